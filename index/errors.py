@@ -1,0 +1,17 @@
+"""The error hierarchy. Messages say what went wrong and how to fix it."""
+
+
+class NewsragError(Exception):
+    """Base of every error newsrag raises on purpose."""
+
+
+class IndexMismatchError(NewsragError):
+    """The index on disk was built with other settings than the ones in use."""
+
+
+class StoreUnavailableError(NewsragError):
+    """The Chroma store (embedded or server) cannot be reached or opened."""
+
+
+class ConfigError(NewsragError):
+    """A setting has an invalid value."""

@@ -1,0 +1,130 @@
+"""The article registry: SQLite in the data dir, the source of truth for what is committed.
+
+Writes to Chroma are bracketed by a `pending` journal row so that a crash at any point can be
+repaired by `Ingester.recover` (see pipeline.py).
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .models import Article, Chunk
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, text_hash TEXT NOT NULL, origin TEXT NOT NULL,
+    title TEXT, date TEXT, source TEXT, url TEXT, author TEXT, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS articles_text_hash ON articles(text_hash);
+CREATE INDEX IF NOT EXISTS articles_origin ON articles(origin);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, article_id TEXT NOT NULL, idx INTEGER NOT NULL,
+    start INTEGER NOT NULL, end INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE TABLE IF NOT EXISTS aliases (id TEXT PRIMARY KEY, canonical TEXT NOT NULL, origin TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (origin TEXT PRIMARY KEY, file_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending (article_id TEXT PRIMARY KEY);
+"""
+_FIELDS = ("id", "title", "date", "source", "url", "author", "origin", "text")
+
+
+class Registry:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")  # a committed article survives kill -9 and power loss
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def transaction(self):
+        return _Transaction(self.db)
+
+    # -- reads -------------------------------------------------------------
+    def file_hashes(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT origin, file_hash FROM files"))
+
+    def hashes(self) -> dict[str, tuple[str, str]]:
+        """article id -> (content_hash, text_hash)."""
+        return {i: (c, t) for i, c, t in self.db.execute("SELECT id, content_hash, text_hash FROM articles")}
+
+    def aliases(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT id, canonical FROM aliases"))
+
+    def ids_by_origin(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for origin, aid in self.db.execute(
+                "SELECT origin, id FROM articles UNION ALL SELECT origin, id FROM aliases"):
+            out.setdefault(origin, []).append(aid)
+        return out
+
+    def chunk_ids(self, article_ids: Iterable[str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for aid in article_ids:
+            out[aid] = {r[0] for r in self.db.execute("SELECT id FROM chunks WHERE article_id=?", (aid,))}
+        return out
+
+    def pending(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT article_id FROM pending")]
+
+    def article(self, article_id: str) -> Article | None:
+        row = self.db.execute(f"SELECT {', '.join(_FIELDS)} FROM articles WHERE id=?", (article_id,)).fetchone()
+        return Article(**dict(zip(_FIELDS, row))) if row else None
+
+    def articles(self) -> Iterable[Article]:
+        for row in self.db.execute(f"SELECT {', '.join(_FIELDS)} FROM articles ORDER BY id"):
+            yield Article(**dict(zip(_FIELDS, row)))
+
+    def stats(self) -> dict:
+        q = self.db.execute
+        n_articles, first, last = q("SELECT COUNT(*), MIN(date), MAX(date) FROM articles").fetchone()
+        sources = [r[0] for r in q("SELECT DISTINCT source FROM articles WHERE source IS NOT NULL ORDER BY 1")]
+        return {"articles": n_articles, "chunks": q("SELECT COUNT(*) FROM chunks").fetchone()[0],
+                "duplicates": q("SELECT COUNT(*) FROM aliases").fetchone()[0],
+                "undated": q("SELECT COUNT(*) FROM articles WHERE date IS NULL").fetchone()[0],
+                "date_range": [first, last] if first else None, "sources": sources}
+
+    # -- writes (call inside `transaction()`) -------------------------------
+    def mark_pending(self, article_ids: Sequence[str]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO pending VALUES (?)", [(a,) for a in article_ids])
+
+    def clear_pending(self, article_ids: Sequence[str]) -> None:
+        self.db.executemany("DELETE FROM pending WHERE article_id=?", [(a,) for a in article_ids])
+
+    def put_article(self, article: Article, chunk_ids: Sequence[str], chunks: Sequence[Chunk]) -> None:
+        self.db.execute("DELETE FROM chunks WHERE article_id=?", (article.id,))
+        self.db.execute("DELETE FROM aliases WHERE id=?", (article.id,))
+        self.db.execute(
+            "INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (article.id, article.content_hash, article.text_hash, article.origin, article.title,
+             article.date, article.source, article.url, article.author, article.text))
+        self.db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?)",
+                            [(cid, c.article_id, c.index, c.start, c.end) for cid, c in zip(chunk_ids, chunks)])
+
+    def remove_article(self, article_id: str) -> None:
+        self.db.execute("DELETE FROM articles WHERE id=?", (article_id,))
+        self.db.execute("DELETE FROM chunks WHERE article_id=?", (article_id,))
+        self.db.execute("DELETE FROM aliases WHERE id=?", (article_id,))
+
+    def put_alias(self, article_id: str, canonical: str, origin: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO aliases VALUES (?,?,?)", (article_id, canonical, origin))
+
+    def put_file(self, origin: str, file_hash: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?)", (origin, file_hash))
+
+    def forget_file(self, origin: str) -> None:
+        self.db.execute("DELETE FROM files WHERE origin=?", (origin,))
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        return self
+
+    def __exit__(self, exc_type, *_):
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

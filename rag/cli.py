@@ -1,0 +1,95 @@
+"""`newsrag` command line: a thin layer over `rag.api`; each command calls one API function."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from . import api
+from .errors import NewsragError
+from .settings import Settings
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="index location (env NEWSRAG_DATA_DIR; default .newsrag)")
+    p.add_argument("--chroma-host", help="use a Chroma server started with `chroma run` (env NEWSRAG_CHROMA_HOST)")
+    p.add_argument("--chroma-port", type=int, help="Chroma server port (default 8000)")
+    p.add_argument("--embedder", help="sentence-transformers (default), onnx or onnx-int8")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsrag", description="Cited answers over your news articles.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help=api.ingest.__doc__.split(".")[0], description=api.ingest.__doc__)
+    p.add_argument("paths", nargs="+", help="files or folders of .txt/.md/.html/.json/.jsonl articles")
+    p.add_argument("--prune", action="store_true", help="remove articles whose file is gone")
+    p.add_argument("--rebuild", action="store_true", help="delete the index and build it again")
+    p.add_argument("--chunk-size", type=int, help="chunk size in tokens")
+    p.add_argument("--chunk-overlap", type=int, help="overlap in tokens")
+    p.add_argument("--max-file-mb", type=float, help="refuse files larger than this")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common(p)
+
+    p = sub.add_parser("status", help=api.status.__doc__.split(".")[0], description=api.status.__doc__)
+    _common(p)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    names = ("data_dir", "chroma_host", "chroma_port", "embedder", "chunk_size", "chunk_overlap", "max_file_mb")
+    return Settings.from_env(os.environ, **{n: getattr(args, n, None) for n in names})
+
+
+def cmd_ingest(args) -> int:
+    report = api.ingest(args.paths, settings_from(args), prune=args.prune, rebuild=args.rebuild,
+                        progress=not (args.quiet or args.json) and sys.stderr.isatty())
+    for line in report.problems:
+        print(f"newsrag: {line}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        for dup, canonical in report.duplicates:
+            print(f"duplicate: {dup} has the same text as {canonical}; stored once")
+        print(f"ingest: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+              f"{report.duplicate} duplicate, {report.removed} removed, {report.failed} failed; "
+              f"{report.chunks_written} chunks written in {report.seconds:.1f} s")
+    return 1 if report.failed else 0
+
+
+def cmd_status(args) -> int:
+    info = api.status(settings_from(args))
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    dates = " to ".join(info["date_range"]) if info["date_range"] else "none"
+    emb = info["embedder"]
+    print(f"articles:  {info['articles']} ({info['duplicates']} duplicates stored once, {info['undated']} undated)\n"
+          f"chunks:    {info['chunks']} (store holds {info['stored_chunks']})\n"
+          f"dates:     {dates}\n"
+          f"sources:   {', '.join(info['sources']) or 'none recorded'}\n"
+          f"embedder:  {emb['model']} ({emb['dim']}-d, {emb['precision']})\n"
+          f"chunking:  {info['chunking']['size']} tokens, {info['chunking']['overlap']} overlap\n"
+          f"data dir:  {info['data_dir']}\n"
+          f"store:     {info['store']}")
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "status": cmd_status}
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no weight-loading progress bars
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except NewsragError as exc:
+        print(f"newsrag: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("newsrag: interrupted; run the same command again to finish (nothing is lost)", file=sys.stderr)
+        return 130

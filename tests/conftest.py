@@ -1,0 +1,83 @@
+"""Shared fixtures: one loaded embedding model per session, a fresh data dir per test."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SHARED = ROOT.parent / "shared"
+BBC = SHARED / "corpora" / "bbc-news"
+SEED_ID = "000_cd4f49b57c6e24c3.txt"
+
+_CACHE = Path(tempfile.mkdtemp(prefix="newsrag-test-cache-"))
+for var, sub in (("XDG_CACHE_HOME", ""), ("MPLCONFIGDIR", "matplotlib"), ("GRADIO_TEMP_DIR", "gradio")):
+    os.environ.setdefault(var, str(_CACHE / sub))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from index.embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def make_index(data_dir, embedder):
+    """Open an Index in the test's data dir with the shared model; closes them all at the end."""
+    from index import Index, IndexConfig
+
+    opened = []
+
+    def make(**config):
+        index = Index(IndexConfig(data_dir=config.pop("data_dir", data_dir), **config), embedder=embedder)
+        opened.append(index)
+        return index
+
+    yield make
+    for index in opened:
+        index.close()
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """A writable copy of the seed corpus."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+    """Run the real `newsrag` CLI in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=kw.pop("cwd", ROOT), **kw)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bbc_files(n: int) -> list[Path]:
+    """The first `n` BBC articles, spread over the five topics (skips when the corpus is absent)."""
+    if not BBC.is_dir():
+        pytest.skip("the BBC corpus is not in ../shared/corpora/bbc-news")
+    topics = sorted(p for p in BBC.iterdir() if p.is_dir())
+    per = -(-n // len(topics))
+    files = [f for t in topics for f in sorted(t.glob("*.txt"))[:per]]
+    return files[:n]
