@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .chunking import ChunkSettings, chunk_article, embedding_text
 from .embedder import Embedder, make_embedder
+from .lexical import LexicalIndex
 from .loaders import DEFAULT_EXCLUDE, DEFAULT_MAX_BYTES, LoadedFile, SourceFile, discover, iter_loaded
 from . import manifest
 from .models import Article, Chunk
@@ -92,8 +93,16 @@ class Index:
         self.store.drop()
         for name in ("registry.sqlite", "registry.sqlite-wal", "registry.sqlite-shm", "manifest.json"):
             (self.data_dir / name).unlink(missing_ok=True)
-        shutil.rmtree(self.data_dir / "bm25", ignore_errors=True)
+        shutil.rmtree(self.lexical_dir, ignore_errors=True)
         self.store = open_store(StoreConfig(self.data_dir, self.config.chroma_host, self.config.chroma_port))
+
+    @property
+    def lexical_dir(self) -> Path:
+        return self.data_dir / "bm25"
+
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index over the stored chunks, brought up to date if needed."""
+        return LexicalIndex.open(self.lexical_dir, self.registry)
 
     def close(self) -> None:
         self.registry.close()
@@ -155,6 +164,7 @@ class Index:
         bar.close()
         if prune:
             self._prune(paths, unreadable, by_origin, produced, clean, report)
+        LexicalIndex.refresh(self.lexical_dir, self.registry)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 

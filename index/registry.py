@@ -24,6 +24,8 @@ CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE TABLE IF NOT EXISTS aliases (id TEXT PRIMARY KEY, canonical TEXT NOT NULL, origin TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (origin TEXT PRIMARY KEY, file_hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pending (article_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta VALUES ('generation', 0);
 """
 _FIELDS = ("id", "title", "date", "source", "url", "author", "origin", "text")
 
@@ -66,6 +68,29 @@ class Registry:
             out[aid] = {r[0] for r in self.db.execute("SELECT id FROM chunks WHERE article_id=?", (aid,))}
         return out
 
+    def generation(self) -> int:
+        """Bumped by every change to the stored chunks; derived indexes (BM25) compare against it."""
+        return self.db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0]
+
+    def chunk_rows(self) -> list[tuple]:
+        """(chunk id, article id, idx, start, end, title, date, source, url) of every chunk, in id order."""
+        return self.db.execute(
+            "SELECT c.id, c.article_id, c.idx, c.start, c.end, a.title, a.date, a.source, a.url "
+            "FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id").fetchall()
+
+    def chunk_texts(self, chunk_ids: Sequence[str] | None = None) -> dict[str, tuple[str, str]]:
+        """Chunk id -> (article title, chunk text cut from the stored article); all chunks when no ids."""
+        sql = ("SELECT c.id, a.title, substr(a.text, c.start + 1, c.end - c.start) "
+               "FROM chunks c JOIN articles a ON a.id = c.article_id")
+        if chunk_ids is None:
+            return {cid: (title, text) for cid, title, text in self.db.execute(sql)}
+        out, ids = {}, list(chunk_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            rows = self.db.execute(f"{sql} WHERE c.id IN ({','.join('?' * len(part))})", part)
+            out.update({cid: (title, text) for cid, title, text in rows})
+        return out
+
     def pending(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT article_id FROM pending")]
 
@@ -93,7 +118,11 @@ class Registry:
     def clear_pending(self, article_ids: Sequence[str]) -> None:
         self.db.executemany("DELETE FROM pending WHERE article_id=?", [(a,) for a in article_ids])
 
+    def _bump(self) -> None:
+        self.db.execute("UPDATE meta SET value = value + 1 WHERE key='generation'")
+
     def put_article(self, article: Article, chunk_ids: Sequence[str], chunks: Sequence[Chunk]) -> None:
+        self._bump()
         self.db.execute("DELETE FROM chunks WHERE article_id=?", (article.id,))
         self.db.execute("DELETE FROM aliases WHERE id=?", (article.id,))
         self.db.execute(
@@ -104,6 +133,7 @@ class Registry:
                             [(cid, c.article_id, c.index, c.start, c.end) for cid, c in zip(chunk_ids, chunks)])
 
     def remove_article(self, article_id: str) -> None:
+        self._bump()
         self.db.execute("DELETE FROM articles WHERE id=?", (article_id,))
         self.db.execute("DELETE FROM chunks WHERE article_id=?", (article_id,))
         self.db.execute("DELETE FROM aliases WHERE id=?", (article_id,))

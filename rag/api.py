@@ -1,10 +1,27 @@
-"""The public Python API: what the CLI, the UI and the eval scripts use."""
+"""The public Python API: what the CLI, the UI and the eval scripts use.
+
+    from rag import Assistant
+    bot = Assistant.open(data_dir=".newsrag")
+    ans = bot.ask("Why was the summit cancelled?", since="2025-10-01")
+    ans.text, ans.abstained, ans.citations[0].quote
+"""
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 from index import Index, IngestReport
 
+from .answer import Answerer
+from .chat import Chat
+from .dates import parse_time_scope, strip_time_phrase
+from .errors import ConfigError
+from .llm import LLM, make_llm
+from .models import Answer, Citation, Hit
+from .retrieval import Filters, Retriever
 from .settings import Settings
 
 
@@ -31,3 +48,108 @@ def status(settings: Settings | None = None) -> dict:
         return index.status()
     finally:
         index.close()
+
+
+class Assistant:
+    """Answers questions about the indexed articles, with verified citations."""
+
+    def __init__(self, settings: Settings | None = None, *, index: Index | None = None,
+                 llm: LLM | None = None) -> None:
+        self.settings = settings or Settings()
+        self.index = index or open_index(self.settings)
+        self.retriever = Retriever(self.index, self.settings.retrieval_settings())
+        self._llms: dict[str, LLM] = {self.settings.llm: llm} if llm else {}
+        self._lock = threading.Lock()  # the registry, BM25 and Chroma handles are shared
+
+    @classmethod
+    def open(cls, data_dir: str | Path = ".newsrag", **settings) -> "Assistant":
+        """An assistant over the index in `data_dir`; keyword arguments override `Settings`."""
+        return cls(Settings(data_dir=Path(data_dir)).replace(**settings))
+
+    def llm(self, name: str | None = None) -> LLM:
+        """The named backend (default: the settings'), created once and reused."""
+        name = name or self.settings.llm
+        if name not in self._llms:
+            s = self.settings
+            self._llms[name] = make_llm(name, model=s.llm_model if name == s.llm else None,
+                                        base_url=s.llm_base_url, api_key=s.llm_api_key, timeout=s.llm_timeout)
+        return self._llms[name]
+
+    def search(self, question: str, *, since: str | date | None = None, until: str | date | None = None,
+               source: str | list[str] | None = None, article: str | list[str] | None = None) -> list[Hit]:
+        """The ranked chunks a question retrieves, after filters and time expressions."""
+        query, filters = self._scope(question, since, until, source, article)
+        with self._lock:
+            return self.retriever.search(query, filters)
+
+    def ask(self, question: str, **options) -> Answer:
+        """Answer one question. Options: since, until (ISO dates), source, article, llm."""
+        for item in self.stream(question, **options):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("stream ended without an answer")
+
+    def stream(self, question: str, *, llm: str | None = None, **filters) -> Iterator[str | Answer]:
+        """Text pieces of the answer as they are verified, then the final `Answer`."""
+        if not question or not question.strip():
+            raise ConfigError("the question is empty; ask something about the articles")
+        started = time.perf_counter()
+        hits = self.search(question, **filters)
+        retrieved = time.perf_counter()
+        answerer = Answerer(self.index.embedder, self.llm(llm), self.settings.answer_settings())
+        for item in answerer.stream(question, hits):
+            if isinstance(item, Answer):
+                item.timings.update(retrieval_ms=round(1000 * (retrieved - started)),
+                                    total_ms=round(1000 * (time.perf_counter() - started)))
+            yield item
+
+    def chat(self) -> Chat:
+        """A multi-turn conversation: follow-ups are understood from the history."""
+        return Chat(self)
+
+    def ingest(self, paths: list[str | Path], *, prune: bool = False, progress: bool = False) -> IngestReport:
+        """Add articles to this assistant's index; the next question sees them."""
+        with self._lock:
+            return self.index.ingest(paths, prune=prune, progress=progress)
+
+    def status(self) -> dict:
+        with self._lock:
+            return self.index.status()
+
+    def close(self) -> None:
+        self.index.close()
+
+    def _scope(self, question, since, until, source, article) -> tuple[str, Filters]:
+        """Explicit filters win; otherwise a time expression in the question sets the dates."""
+        since, until = _date(since, "since"), _date(until, "until")
+        latest = False
+        anchor = self.retriever.anchor()
+        scope = parse_time_scope(question, anchor) if anchor else None
+        query = question
+        if scope:
+            query = strip_time_phrase(question, scope) or question
+            latest = scope.latest
+            if since is None and until is None:
+                since, until = scope.since, scope.until
+        return query, Filters(since=since, until=until, sources=_tuple(source), article_ids=_tuple(article),
+                              latest=latest)
+
+
+def _date(value, name: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError as exc:
+        raise ConfigError(f"--{name} {value!r} is not a date; use YYYY-MM-DD") from exc
+
+
+def _tuple(value) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+__all__ = ["Answer", "Assistant", "Citation", "Hit", "ingest", "open_index", "status"]

@@ -7,6 +7,7 @@ import os
 import sys
 
 from . import api
+from .api import Answer, Assistant
 from .errors import NewsragError
 from .settings import Settings
 
@@ -35,11 +36,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help=api.status.__doc__.split(".")[0], description=api.status.__doc__)
     _common(p)
+
+    p = sub.add_parser("ask", help="answer one question with cited sources", description=api.Assistant.ask.__doc__)
+    p.add_argument("question")
+    _answer_options(p)
+    _common(p)
+
+    p = sub.add_parser("chat", help="a conversation in the terminal (follow-ups understood)")
+    _answer_options(p)
+    _common(p)
     return parser
 
 
+def _answer_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--since", help="only articles published on or after YYYY-MM-DD")
+    p.add_argument("--until", help="only articles published on or before YYYY-MM-DD")
+    p.add_argument("--source", action="append", help="only articles from this source (repeatable)")
+    p.add_argument("--llm", help="extractive (default), local, ollama, openai, or package.module:Class")
+    p.add_argument("--llm-model", help="GGUF path (local) or model name (ollama/openai)")
+    p.add_argument("--llm-base-url", help="server URL for ollama/openai")
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
-    names = ("data_dir", "chroma_host", "chroma_port", "embedder", "chunk_size", "chunk_overlap", "max_file_mb")
+    names = ("data_dir", "chroma_host", "chroma_port", "embedder", "chunk_size", "chunk_overlap", "max_file_mb",
+             "llm", "llm_model", "llm_base_url")
     return Settings.from_env(os.environ, **{n: getattr(args, n, None) for n in names})
 
 
@@ -77,7 +97,57 @@ def cmd_status(args) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "status": cmd_status}
+def render(answer: Answer) -> str:
+    """An answer and its numbered sources, for the terminal."""
+    lines = [answer.text]
+    for c in answer.citations:
+        meta = ", ".join(x for x in (c.date or "undated", c.source, c.url) if x)
+        lines.append(f"  [{c.n}] {c.title} ({meta}) {c.article}:{c.start}-{c.end}\n      “{c.quote}”")
+    return "\n".join(lines)
+
+
+def _filters(args) -> dict:
+    return {"since": args.since, "until": args.until, "source": args.source}
+
+
+def cmd_ask(args) -> int:
+    bot = Assistant(settings_from(args))
+    try:
+        if args.json:
+            print(json.dumps(bot.ask(args.question, **_filters(args)).to_json(), ensure_ascii=False, indent=2))
+            return 0
+        answer = None
+        for item in bot.stream(args.question, **_filters(args)):
+            if isinstance(item, Answer):
+                answer = item
+            elif sys.stdout.isatty():
+                print(item, end="", flush=True)
+        print("\r" + render(answer) if sys.stdout.isatty() else render(answer))
+        return 0
+    finally:
+        bot.close()
+
+
+def cmd_chat(args) -> int:
+    bot = Assistant(settings_from(args))
+    chat = bot.chat()
+    print("Ask about the articles; an empty line or Ctrl-D ends the chat.")
+    try:
+        while True:
+            try:
+                question = input("? ").strip()
+            except EOFError:
+                break
+            if not question:
+                break
+            answer = chat.ask(question, **_filters(args))
+            print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else render(answer), flush=True)
+        return 0
+    finally:
+        bot.close()
+
+
+COMMANDS = {"ingest": cmd_ingest, "status": cmd_status, "ask": cmd_ask, "chat": cmd_chat}
 
 
 def main(argv: list[str] | None = None) -> int:

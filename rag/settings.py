@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Mapping
 
 from index import ChunkSettings, IndexConfig
+from .answer import AnswerSettings
+from .retrieval import MODES, RetrievalSettings
 from index.loaders import DEFAULT_MAX_BYTES
 
 from .errors import ConfigError
@@ -28,6 +30,19 @@ class Settings:
     chunk_size: int | None = _s(None, "chunk size in word-piece tokens; unset: as the index was built, "
                                       f"or {ChunkSettings.size} for a new one")
     chunk_overlap: int | None = _s(None, f"overlap between chunks in tokens (whole sentences); default {ChunkSettings.overlap}")
+    llm: str = _s("extractive", "answer backend: extractive (no LLM), local (llama.cpp GGUF), ollama, openai, "
+                                 "or package.module:Class")
+    llm_model: str | None = _s(None, "local: a GGUF path (unset: bundled SmolLM2-135M); ollama/openai: model name")
+    llm_base_url: str | None = _s(None, "ollama/openai server URL, e.g. http://127.0.0.1:11434 or http://host:8000/v1")
+    llm_api_key: str | None = _s(None, "API key for an OpenAI-compatible server")
+    llm_timeout: float = _s(60.0, "seconds to wait for an LLM server")
+    retrieval: str = _s("hybrid", "hybrid (dense + BM25, fused), dense or bm25")
+    top_k: int = _s(6, "chunks retrieved per question")
+    per_article: int = _s(2, "at most this many of the top chunks from one article")
+    dense_weight: float = _s(1.0, "weight of dense ranks in reciprocal-rank fusion")
+    bm25_weight: float = _s(1.0, "weight of BM25 ranks in reciprocal-rank fusion")
+    min_evidence: float = _s(0.3, "abstain when the best evidence sentence scores below this")
+    support_threshold: float = _s(0.55, "verifier: support a generated sentence needs to be kept")
     batch_chunks: int = _s(256, "chunks embedded and written per batch (smaller: less lost to a crash)")
     max_file_mb: float = _s(DEFAULT_MAX_BYTES / 2**20, "files larger than this are refused")
 
@@ -53,6 +68,19 @@ class Settings:
         return IndexConfig(data_dir=Path(self.data_dir), chunking=chunking, embedder=self.embedder,
                            model_path=self.embed_model_path, chroma_host=self.chroma_host,
                            chroma_port=self.chroma_port, batch_chunks=self.batch_chunks, max_file_bytes=int(self.max_file_mb * 2**20))
+
+
+    def retrieval_settings(self) -> RetrievalSettings:
+        if self.retrieval not in MODES:
+            raise ConfigError(f"retrieval {self.retrieval!r} is not one of {', '.join(MODES)}")
+        return RetrievalSettings(mode=self.retrieval, top_k=self.top_k, per_article=self.per_article,
+                                 dense_weight=self.dense_weight, bm25_weight=self.bm25_weight)
+
+    def answer_settings(self) -> AnswerSettings:
+        return AnswerSettings(min_evidence=self.min_evidence, support_threshold=self.support_threshold)
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **{k: _coerce(type(self), k, v) for k, v in changes.items()})
 
 
 def _coerce(cls, name: str, value):

@@ -1,0 +1,143 @@
+"""The answer step: select and verify evidence first, let the LLM only phrase it, keep only
+what verifies, abstain when the evidence is weak, and report conflicting sources."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+
+from index.chunking import sentence_spans
+
+from .evidence import Scored, candidates, key_entities, mentions, score, select
+from .models import Answer, Citation, Hit
+from .verify import MARKER, Verified, facts, verify
+
+_TIME_SENSITIVE = re.compile(r"\b(now|current(ly)?|latest|still|today|recent(ly)?|so far|yet|at the moment|"
+                             r"this (week|month|year)|most recent|newest|upcoming|next)\b", re.IGNORECASE)
+_MARKER_AFTER_END = re.compile(r"([.!?][\"'”’)]*)\s*((?:\[\d+\]\s*)+)")
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    min_evidence: float = 0.3  # best sentence score below this: abstain
+    support_threshold: float = 0.55  # verifier: a generated sentence needs this much support
+    max_sentences: int = 3
+    keep_ratio: float = 0.8  # further evidence must score this fraction of the best
+    conflict_similarity: float = 0.75  # near-identical sentences from two articles ...
+    max_tokens: int = 160  # ... that differ in a name or number: a conflict
+
+
+def _prompt(name: str) -> str:
+    return resources.files("rag").joinpath("prompts", name).read_text(encoding="utf-8")
+
+
+def is_time_sensitive(question: str) -> bool:
+    return bool(_TIME_SENSITIVE.search(question))
+
+
+class Answerer:
+    def __init__(self, embedder, llm, settings: AnswerSettings = AnswerSettings()) -> None:
+        self.embedder, self.llm, self.settings = embedder, llm, settings
+
+    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
+        """Text pieces as verified sentences become ready, then the final `Answer`."""
+        s = self.settings
+        scored = score(question, candidates(hits), self.embedder)
+        chosen = select(question, scored, s.max_sentences, s.keep_ratio)
+        if self._too_weak(question, chosen):
+            answer = self._abstain(question, hits)
+            yield answer.text
+            yield answer
+            return
+        prefix = ""
+        if is_time_sensitive(question):
+            newest = max((c.sentence.hit.date for c in chosen if c.sentence.hit.date), default=None)
+            prefix = f"As of {newest}: " if newest else ""
+        other = self._conflict(chosen[0], scored)
+        if other is not None:
+            evidence = [chosen[0], other]
+            verified = [Verified(e.sentence.text, (i + 1,), 1.0) for i, e in enumerate(evidence)]
+            yield from self._finish(question, f"{prefix}The sources disagree. ", verified, evidence, conflict=True)
+            return
+        verified = []
+        pieces = self._phrase(question, chosen, verified)
+        first = True
+        for piece in pieces:
+            yield (prefix if first else "") + piece
+            first = False
+        if not verified:  # nothing the model wrote survived: answer with the evidence itself
+            verified = [Verified(c.sentence.text, (i + 1,), 1.0) for i, c in enumerate(chosen)]
+        yield from self._finish(question, prefix, verified, chosen, streamed=not first)
+
+    def _too_weak(self, question: str, chosen: list[Scored]) -> bool:
+        if not chosen or chosen[0].score < self.settings.min_evidence:
+            return True
+        context = " ".join(f"{c.sentence.hit.title}\n{c.sentence.hit.text}" for c in chosen)
+        return any(not mentions(context, e) for e in key_entities(question))
+
+    def _conflict(self, best: Scored, scored: list[Scored]) -> Scored | None:
+        """A near-identical sentence from another article that states other names or numbers."""
+        for other in scored:
+            if other.score < self.settings.keep_ratio * best.score:
+                break
+            if (other.sentence.hit.article_id == best.sentence.hit.article_id
+                    or float(other.vector @ best.vector) < self.settings.conflict_similarity):
+                continue
+            a, b = facts(best.sentence.text), facts(other.sentence.text)
+            only_a = {f for f in a - b if not mentions(other.sentence.text, f)}
+            only_b = {f for f in b - a if not mentions(best.sentence.text, f)}
+            if only_a and only_b:
+                return other
+        return None
+
+    def _phrase(self, question: str, chosen: list[Scored], verified: list[Verified]) -> Iterator[str]:
+        """Stream the LLM's wording, one verified sentence at a time (appended to `verified`)."""
+        evidence = "\n".join(f"[{i + 1}] {c.sentence.text}" for i, c in enumerate(chosen))
+        messages = [{"role": "system", "content": _prompt("answer_system.txt")},
+                    {"role": "user", "content": _prompt("answer_user.txt").format(question=question, evidence=evidence)}]
+        buffer, done = "", 0
+        numbering: dict[int, int] = {}
+        for piece in self.llm.stream(messages, max_tokens=self.settings.max_tokens):
+            buffer += piece
+            spans = sentence_spans(_MARKER_AFTER_END.sub(r" \2\1", buffer))
+            for a, b in spans[done:-1]:
+                yield from self._check(_MARKER_AFTER_END.sub(r" \2\1", buffer)[a:b], chosen, verified, numbering)
+            done = max(done, len(spans) - 1)
+        normal = _MARKER_AFTER_END.sub(r" \2\1", buffer)
+        for a, b in sentence_spans(normal)[done:]:
+            yield from self._check(normal[a:b], chosen, verified, numbering)
+
+    def _check(self, sentence: str, chosen, verified: list[Verified], numbering: dict) -> Iterator[str]:
+        result = verify(sentence, chosen, self.embedder, self.settings.support_threshold)
+        if result is not None:
+            verified.append(result)
+            yield _render(result, numbering) + " "
+
+    def _finish(self, question: str, prefix: str, verified: list[Verified], evidence: list[Scored],
+                streamed: bool = False, conflict: bool = False) -> Iterator[str | Answer]:
+        numbering: dict[int, int] = {}
+        body = " ".join(_render(v, numbering) for v in verified)
+        text = (prefix + body).strip()
+        if not streamed:
+            yield text
+        citations = []
+        for source, n in sorted(numbering.items(), key=lambda kv: kv[1]):
+            e = evidence[source - 1].sentence
+            h = e.hit
+            citations.append(Citation(n, h.article_id, h.title, h.date, h.source, h.url, e.text, e.start, e.end))
+        yield Answer(text, False, tuple(citations), question, conflict=conflict)
+
+    def _abstain(self, question: str, hits: list[Hit]) -> Answer:
+        closest = list({h.article_id: h for h in reversed(hits)}.values())[::-1][:3]
+        listed = "; ".join(f"“{h.title}” ({h.date or 'undated'})" for h in closest)
+        text = "The articles in the corpus don't say."
+        if listed:
+            text += f" The closest articles are: {listed}."
+        return Answer(text, True, (), question, closest=tuple(closest))
+
+
+def _render(v: Verified, numbering: dict[int, int]) -> str:
+    """The sentence with its markers, numbered by first appearance in the answer."""
+    marks = "".join(f"[{numbering.setdefault(n, len(numbering) + 1)}]" for n in v.cites)
+    return f"{MARKER.sub('', v.text).strip()} {marks}"

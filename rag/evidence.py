@@ -1,0 +1,146 @@
+"""Evidence selection, LLM-free: split the retrieved chunks into sentences, score each against the
+question (embedding + lexical), check the sentence can answer the kind of question asked, and
+pick a few non-redundant sentences. Correctness never depends on an LLM following instructions."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.chunking import sentence_spans
+from index.lexical import tokenize
+
+from .models import Hit
+
+# Text addressed to an AI inside an article is data; it is never used as evidence.
+_INJECTION = re.compile(
+    r"\b(ignore|disregard|forget)\b[^.]{0,40}\b(instructions?|prompts?|rules)\b|\bsystem prompt\b|"
+    r"\b(you are|act as)\b[^.]{0,20}\b(ai|assistant|chatbot|language model)\b|\b(reply|respond|answer) (only )?with\b",
+    re.IGNORECASE)
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
+                     r"hundreds?|thousands?|millions?|billions?|half|third|quarter)\b", re.IGNORECASE)
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_DATE = re.compile(rf"\b({_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+                   r"yesterday|today|tomorrow|tonight|week|month|year|ago|(19|20)\d\d)\b", re.IGNORECASE)
+_QUESTION_STEMS = {"whi", "what", "who", "whom", "whose", "when", "where", "how", "which", "say", "said", "tell"}
+_QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which", "did", "does",
+                   "do", "is", "are", "was", "were", "and", "but", "so", "the", "a", "an", "i", "in", "on"}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    hit: Hit
+    start: int  # offsets in the article
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Scored:
+    sentence: Sentence
+    score: float
+    vector: np.ndarray
+
+
+def answer_kind(question: str) -> str:
+    """What a sentence must contain to answer: number, date, name or anything."""
+    q = question.lower()
+    if re.search(r"\bhow (many|much|long|old|far|big)\b|\bwhat (percentage|number|share|amount)\b", q):
+        return "number"
+    if re.search(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (day|date|year|month)\b", q):
+        return "date"
+    if re.search(r"\bwho(m|se)?\b|\bwhere\b|\bwhich (person|company|country|city|firm|team|club|minister|official)\b", q):
+        return "name"
+    return "any"
+
+
+def fits_kind(text: str, kind: str) -> bool:
+    if kind == "number":
+        return bool(_NUMBER.search(text))
+    if kind == "date":
+        return bool(_DATE.search(text))
+    if kind == "name":  # a capitalised word after the first one
+        return any(w[:1].isupper() for w in text.split()[1:])
+    return True
+
+
+def key_entities(question: str) -> list[str]:
+    """Names and numbers the question is about ("China", "2027"): the evidence must mention them."""
+    words = re.findall(r"[A-Za-z][\w’'-]*|\d[\d,.]*", question)
+    out = []
+    for i, word in enumerate(words):
+        word = re.sub(r"[’']s$", "", word)
+        if word.lower() in _QUESTION_WORDS:
+            continue
+        if word[0].isdigit() or (word[0].isupper() and i > 0):
+            out.append(word)
+    return out
+
+
+def mentions(text: str, entity: str) -> bool:
+    """Case-insensitive whole-word match that tolerates inflection ("Russia" ~ "Russian")."""
+    stem = entity.lower()[: max(4, len(entity) - 2)] if entity[0].isalpha() else entity
+    return re.search(rf"\b{re.escape(stem)}", text, re.IGNORECASE) is not None
+
+
+def candidates(hits: list[Hit]) -> list[Sentence]:
+    """Every distinct, trustworthy sentence of the retrieved chunks, with article offsets."""
+    seen, out = set(), []
+    for hit in hits:
+        for a, b in sentence_spans(hit.text):
+            key = (hit.article_id, hit.start + a)
+            text = hit.text[a:b]
+            if key in seen or len(text.split()) < 4 or _INJECTION.search(text):
+                continue
+            seen.add(key)
+            out.append(Sentence(hit, hit.start + a, hit.start + b, text))
+    return out
+
+
+def question_terms(question: str) -> set[str]:
+    """Stemmed content words of a question, without the question words BM25's stopwords keep."""
+    return set(tokenize([question])[0]) - _QUESTION_STEMS
+
+
+def lexical_overlap(query_terms: set[str], text: str) -> float:
+    if not query_terms:
+        return 0.0
+    return len(query_terms & set(tokenize([text])[0])) / len(query_terms)
+
+
+def score(question: str, sentences: list[Sentence], embedder, lexical_weight: float = 0.4) -> list[Scored]:
+    """Each sentence scored against the question, best first."""
+    if not sentences:
+        return []
+    vectors = embedder.embed_batch([question] + [s.text for s in sentences])
+    dense = vectors[1:] @ vectors[0]
+    terms = question_terms(question)
+    scored = [Scored(s, float((1 - lexical_weight) * d + lexical_weight * lexical_overlap(terms, s.text)), v)
+              for s, d, v in zip(sentences, dense, vectors[1:])]
+    return sorted(scored, key=lambda x: -x.score)
+
+
+def select(question: str, scored: list[Scored], max_sentences: int = 3, keep_ratio: float = 0.8,
+           redundancy: float = 0.85) -> list[Scored]:
+    """The best sentence that can answer this kind of question, then up to a few more that are
+    nearly as good, not redundant, and cover question terms or entities not yet covered."""
+    kind = answer_kind(question)
+    fitting = [s for s in scored if fits_kind(s.sentence.text, kind)]
+    if not fitting:
+        return []
+    best = fitting[0]
+    chosen = [best]
+    terms = question_terms(question)
+    covered = terms & set(tokenize([best.sentence.text])[0])
+    for s in fitting[1:]:
+        if len(chosen) == max_sentences or s.score < keep_ratio * best.score:
+            break
+        words = set(tokenize([s.sentence.text])[0])
+        if any(float(s.vector @ c.vector) > redundancy for c in chosen):
+            continue
+        new_article = all(s.sentence.hit.article_id != c.sentence.hit.article_id for c in chosen)
+        if (terms & words) - covered or new_article:
+            chosen.append(s)
+            covered |= terms & words
+    return chosen

@@ -1,0 +1,64 @@
+"""LLM backends: one base class (`LLM.stream`), a factory, the bundled SmolLM2 model by default."""
+from __future__ import annotations
+
+import importlib
+import inspect
+
+from ..errors import ConfigError
+from .base import LLM
+
+BACKENDS = ("local", "ollama", "openai", "extractive")
+
+
+def make_llm(name: str, *, model: str | None = None, base_url: str | None = None,
+             api_key: str | None = None, timeout: float = 60.0) -> LLM:
+    """Build an LLM backend by name, or by a dotted path `package.module:Class`.
+
+    local: a GGUF file (`model` is its path; unset: the bundled SmolLM2-135M-Instruct);
+    ollama: a model served by `ollama serve` (`model` like "llama3.2");
+    openai: any OpenAI-compatible server (`base_url` defaults to https://api.openai.com/v1);
+    extractive: no model, answers with the evidence sentences themselves.
+    A dotted class gets whichever of these keyword arguments its constructor accepts.
+    """
+    if name == "local":
+        from .local import LocalLLM
+
+        return LocalLLM(model)
+    if name in ("ollama", "openai"):
+        if not model:
+            example = "llama3.2" if name == "ollama" else "gpt-4o-mini"
+            raise ConfigError(f"the {name} backend needs a model name, e.g. {example!r}")
+        if name == "ollama":
+            from .ollama import OllamaLLM
+
+            return OllamaLLM(model, base_url, api_key=api_key, timeout=timeout)
+        from .openai import OpenAILLM
+
+        return OpenAILLM(model, base_url, api_key=api_key, timeout=timeout)
+    if name == "extractive":
+        from .extractive import ExtractiveLLM
+
+        return ExtractiveLLM()
+    if ":" in name:
+        return _custom(name, dict(model=model, base_url=base_url, api_key=api_key, timeout=timeout))
+    raise ConfigError(f"unknown LLM backend {name!r}; use one of {', '.join(BACKENDS)} "
+                      "or a dotted path package.module:Class")
+
+
+def _custom(path: str, kwargs: dict) -> LLM:
+    module, _, attr = path.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"cannot load the LLM class {path!r} ({exc}); give an importable "
+                          "package.module:Class") from exc
+    if not (inspect.isclass(cls) and issubclass(cls, LLM)):
+        raise ConfigError(f"{path!r} is not a subclass of rag.llm.LLM; subclass it and implement stream()")
+    params = inspect.signature(cls).parameters.values()
+    if not any(p.kind is p.VAR_KEYWORD for p in params):
+        accepted = {p.name for p in params}
+        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+    return cls(**kwargs)
+
+
+__all__ = ["BACKENDS", "LLM", "make_llm"]

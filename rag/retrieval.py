@@ -1,0 +1,131 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 fused by reciprocal rank, with date/source/article
+filters, recency for "latest" questions, and a cap per article so one story cannot crowd out the rest."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from index import Index
+
+from .models import Hit
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: date | None = None  # inclusive publish-date bounds; undated articles are then excluded
+    until: date | None = None
+    sources: tuple[str, ...] = ()
+    article_ids: tuple[str, ...] = ()
+    latest: bool = False  # prefer the newest articles among the relevant ones
+
+    def where(self) -> dict | None:
+        """The same filter as a Chroma `where` clause."""
+        parts = []
+        if self.since:
+            parts.append({"date_num": {"$gte": _num(self.since)}})
+        if self.until:
+            parts.append({"date_num": {"$lte": _num(self.until)}})
+        if self.sources:
+            parts.append({"source": {"$in": list(self.sources)}})
+        if self.article_ids:
+            parts.append({"article_id": {"$in": list(self.article_ids)}})
+        return None if not parts else parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    mode: str = "hybrid"
+    top_k: int = 6
+    candidates: int = 40  # per retriever, before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    per_article: int = 2
+
+
+def _num(d: date) -> int:
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+class Retriever:
+    def __init__(self, index: Index, settings: RetrievalSettings = RetrievalSettings()) -> None:
+        self.index, self.settings = index, settings
+        self.generation = -1
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Reload BM25 and chunk metadata when an ingest changed the index."""
+        generation = self.index.registry.generation()
+        if generation == self.generation:
+            return
+        self.lexical = self.index.lexical()
+        rows = {r[0]: r for r in self.index.registry.chunk_rows()}
+        self.rows = [rows[cid] for cid in self.lexical.ids]
+        self.position = {cid: i for i, cid in enumerate(self.lexical.ids)}
+        self.dates = np.array([int(r[6].replace("-", "")) if r[6] else 0 for r in self.rows], dtype=np.int64)
+        self.generation = generation
+
+    def anchor(self) -> date | None:
+        """The newest publish date in the corpus: the 'today' for relative time expressions."""
+        self._refresh()
+        newest = int(self.dates.max()) if len(self.dates) else 0
+        return date(newest // 10000, newest // 100 % 100, newest % 100) if newest else None
+
+    def search(self, query: str, filters: Filters = Filters(), k: int | None = None) -> list[Hit]:
+        self._refresh()
+        s = self.settings
+        k = k or s.top_k
+        ranked: dict[str, dict] = {}
+        if s.mode in ("hybrid", "dense"):
+            vector = self.index.embedder.embed_batch([query])[0]
+            for rank, (chunk, _) in enumerate(self.index.store.query(vector, s.candidates, filters.where())):
+                ranked.setdefault(chunk.id, {"text": chunk.text})["dense"] = rank
+        if s.mode in ("hybrid", "bm25"):
+            for rank, (pos, _) in enumerate(self.lexical.search(query, s.candidates, self._mask(filters))):
+                ranked.setdefault(self.lexical.ids[pos], {})["bm25"] = rank
+        ranked = {cid: r for cid, r in ranked.items() if cid in self.position}  # skip a half-written batch
+        scores = {cid: (s.dense_weight / (s.rrf_k + r["dense"]) if "dense" in r else 0.0)
+                  + (s.bm25_weight / (s.rrf_k + r["bm25"]) if "bm25" in r else 0.0) for cid, r in ranked.items()}
+        if filters.latest:
+            by_date = sorted(scores, key=lambda cid: -self.dates[self.position[cid]])
+            for rank, cid in enumerate(by_date):
+                scores[cid] += 1.0 / (s.rrf_k + rank)
+        chosen = self._diverse(sorted(scores, key=scores.get, reverse=True), k)
+        missing = [cid for cid in chosen if "text" not in ranked[cid]]
+        texts = {cid: text for cid, (_, text) in self.index.registry.chunk_texts(missing).items()}
+        return [self._hit(cid, ranked[cid].get("text") or texts[cid], scores[cid], ranked[cid]) for cid in chosen]
+
+    def _diverse(self, order: list[str], k: int) -> list[str]:
+        """Top `k` in score order with at most `per_article` chunks per article, filled from the
+        rest when fewer articles match."""
+        chosen, per_article = [], {}
+        for cid in order:
+            article = self.rows[self.position[cid]][1]
+            if per_article.get(article, 0) < self.settings.per_article and len(chosen) < k:
+                per_article[article] = per_article.get(article, 0) + 1
+                chosen.append(cid)
+        chosen += [cid for cid in order if cid not in chosen][:k - len(chosen)]
+        return sorted(chosen, key=order.index)
+
+    def _mask(self, filters: Filters) -> np.ndarray | None:
+        if not (filters.since or filters.until or filters.sources or filters.article_ids):
+            return None
+        keep = np.ones(len(self.rows), dtype=bool)
+        if filters.since:
+            keep &= self.dates >= _num(filters.since)
+        if filters.until:
+            keep &= (self.dates <= _num(filters.until)) & (self.dates > 0)
+        if filters.sources:
+            keep &= np.array([r[7] in filters.sources for r in self.rows], dtype=bool)
+        if filters.article_ids:
+            keep &= np.array([r[1] in filters.article_ids for r in self.rows], dtype=bool)
+        return keep.astype(np.float32)
+
+    def _hit(self, cid: str, text: str, score: float, ranks: dict) -> Hit:
+        _, article, _, start, end, title, day, source, url = self.rows[self.position[cid]]
+        return Hit(cid, article, title, day, source, url, start, end, text, score,
+                   ranks.get("dense"), ranks.get("bm25"))

@@ -1,0 +1,61 @@
+"""The verifier: after generation, every sentence must be supported by the evidence it cites.
+LLM-free: lexical recall plus embedding similarity, and every name and number in the sentence
+must appear in the cited evidence. Fabricated markers are removed; unsupported sentences are
+re-cited to the evidence that supports them, or dropped."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.lexical import tokenize
+
+from .evidence import Scored, mentions
+
+MARKER = re.compile(r"\s*\[(\d+)\]")
+_FACT = re.compile(r"\d[\d,.]*\d|\d|[A-Z][\w’'-]+")
+_COMMON_CAPS = {"The", "A", "An", "It", "He", "She", "They", "This", "That", "These", "Those", "In", "On",
+                "At", "As", "According", "However", "But", "And", "Also", "There", "I", "We", "His", "Her",
+                "Their", "Its", "After", "Before", "When", "While", "Yes", "No"}
+
+
+@dataclass(frozen=True)
+class Verified:
+    text: str  # the sentence without markers
+    cites: tuple[int, ...]  # 1-based evidence numbers that support it
+    support: float
+    recited: bool = False  # the model cited nothing valid; we found the support ourselves
+
+
+def facts(text: str) -> set[str]:
+    """Names and numbers: what a sentence may only state if its evidence states it too."""
+    words = _FACT.findall(text)
+    return {w.rstrip(".,") for i, w in enumerate(words)
+            if w[0].isdigit() or (w not in _COMMON_CAPS and not (i == 0 and text.startswith(w)))}
+
+
+def support(sentence: str, vector: np.ndarray, evidence: Scored) -> float:
+    """0 when a name or number is not in the evidence, else the mean of term recall and cosine."""
+    source = f"{evidence.sentence.hit.title}\n{evidence.sentence.text}"
+    if any(not mentions(source, f) for f in facts(sentence)):
+        return 0.0
+    terms = set(tokenize([sentence])[0])
+    recall = len(terms & set(tokenize([source])[0])) / len(terms) if terms else 0.0
+    return 0.5 * recall + 0.5 * float(vector @ evidence.vector)
+
+
+def verify(sentence: str, evidence: list[Scored], embedder, threshold: float) -> Verified | None:
+    cited = [int(n) for n in MARKER.findall(sentence) if 1 <= int(n) <= len(evidence)]  # others were invented
+    clean = MARKER.sub("", sentence).strip()
+    if len(tokenize([clean])[0]) == 0:
+        return None
+    vector = embedder.embed_batch([clean])[0]
+    scores = [support(clean, vector, e) for e in evidence]
+    good = tuple(dict.fromkeys(n for n in cited if scores[n - 1] >= threshold))
+    if good:
+        return Verified(clean, good, max(scores[n - 1] for n in good))
+    best = int(np.argmax(scores)) if scores else -1
+    if best >= 0 and scores[best] >= threshold:
+        return Verified(clean, (best + 1,), scores[best], recited=True)
+    return None
