@@ -40,8 +40,11 @@ class Answerer:
     def __init__(self, embedder, llm, settings: AnswerSettings = AnswerSettings()) -> None:
         self.embedder, self.llm, self.settings = embedder, llm, settings
 
-    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
-        """Text pieces as verified sentences become ready, then the final `Answer`."""
+    def stream(self, question: str, hits: list[Hit], time_sensitive: bool = False) -> Iterator[str | Answer]:
+        """Text pieces as verified sentences become ready, then the final `Answer`.
+
+        `question` is what the evidence must answer (time phrases already turned into filters);
+        `time_sensitive` answers start "As of <newest cited date>"."""
         s = self.settings
         scored = score(question, candidates(hits), self.embedder)
         chosen = select(question, scored, s.max_sentences, s.keep_ratio)
@@ -51,7 +54,7 @@ class Answerer:
             yield answer
             return
         prefix = ""
-        if is_time_sensitive(question):
+        if time_sensitive:
             newest = max((c.sentence.hit.date for c in chosen if c.sentence.hit.date), default=None)
             prefix = f"As of {newest}: " if newest else ""
         other = self._conflict(chosen[0], scored)

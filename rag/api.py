@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from index import Index, IngestReport
 
-from .answer import Answerer
+from .answer import Answerer, is_time_sensitive
 from .chat import Chat
 from .dates import parse_time_scope, strip_time_phrase
 from .errors import ConfigError
@@ -78,9 +79,12 @@ class Assistant:
     def search(self, question: str, *, since: str | date | None = None, until: str | date | None = None,
                source: str | list[str] | None = None, article: str | list[str] | None = None) -> list[Hit]:
         """The ranked chunks a question retrieves, after filters and time expressions."""
+        return self._retrieve(question, since, until, source, article)[1]
+
+    def _retrieve(self, question, since=None, until=None, source=None, article=None):
         query, filters = self._scope(question, since, until, source, article)
         with self._lock:
-            return self.retriever.search(query, filters)
+            return query, self.retriever.search(query, filters), filters
 
     def ask(self, question: str, **options) -> Answer:
         """Answer one question. Options: since, until (ISO dates), source, article, llm."""
@@ -94,14 +98,14 @@ class Assistant:
         if not question or not question.strip():
             raise ConfigError("the question is empty; ask something about the articles")
         started = time.perf_counter()
-        hits = self.search(question, **filters)
+        query, hits, scope = self._retrieve(question, **filters)
         retrieved = time.perf_counter()
         answerer = Answerer(self.index.embedder, self.llm(llm), self.settings.answer_settings())
-        for item in answerer.stream(question, hits):
+        for item in answerer.stream(query, hits, time_sensitive=scope.latest or is_time_sensitive(question)):
             if isinstance(item, Answer):
                 item.timings.update(retrieval_ms=round(1000 * (retrieved - started)),
                                     total_ms=round(1000 * (time.perf_counter() - started)))
-            yield item
+            yield item if not isinstance(item, Answer) else dataclasses.replace(item, question=question)
 
     def chat(self) -> Chat:
         """A multi-turn conversation: follow-ups are understood from the history."""

@@ -14,10 +14,14 @@ from index.lexical import tokenize
 from .models import Hit
 
 # Text addressed to an AI inside an article is data; it is never used as evidence.
-_INJECTION = re.compile(
-    r"\b(ignore|disregard|forget)\b[^.]{0,40}\b(instructions?|prompts?|rules)\b|\bsystem prompt\b|"
-    r"\b(you are|act as)\b[^.]{0,20}\b(ai|assistant|chatbot|language model)\b|\b(reply|respond|answer) (only )?with\b",
-    re.IGNORECASE)
+_INJECTION = re.compile("|".join((
+    r"\b(ignore|disregard|forget|override)\b[^.]{0,40}\b(instructions?|prompts?|rules|guidelines|previous|above)\b",
+    r"\b(system|developer) (prompt|message|instructions?)\b",
+    r"\b(you are|you're|act as|pretend to be)\b[^.]{0,30}\b(ai|assistant|chatbot|language model|bot)\b",
+    r"\b(must|should|will now|have to)\s+(reply|respond|answer|output|say|print)\b",
+    r"\b(reply|respond|answer|output)\s+(only\s+)?with\b",
+    r"\b(reply|respond|answer|say)\b[^.]{0,30}\b(every|each|all|any) (question|prompt|message|request)s?\b",
+)), re.IGNORECASE)
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
                      r"hundreds?|thousands?|millions?|billions?|half|third|quarter)\b", re.IGNORECASE)
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
