@@ -18,7 +18,7 @@ _INJECTION = re.compile("|".join((
     r"\b(ignore|disregard|forget|override)\b[^.]{0,40}\b(instructions?|prompts?|rules|guidelines|previous|above)\b",
     r"\b(system|developer) (prompt|message|instructions?)\b",
     r"\b(you are|you're|act as|pretend to be)\b[^.]{0,30}\b(ai|assistant|chatbot|language model|bot)\b",
-    r"\b(must|should|will now|have to)\s+(reply|respond|answer|output|say|print)\b",
+    r"\byou\s+(must|should|will now|have to)\s+(reply|respond|answer|output|say|print)\b",
     r"\b(reply|respond|answer|output)\s+(only\s+)?with\b",
     r"\b(reply|respond|answer|say)\b[^.]{0,30}\b(every|each|all|any) (question|prompt|message|request)s?\b",
 )), re.IGNORECASE)
