@@ -40,13 +40,15 @@ class Answerer:
     def __init__(self, embedder, llm, settings: AnswerSettings = AnswerSettings()) -> None:
         self.embedder, self.llm, self.settings = embedder, llm, settings
 
-    def stream(self, question: str, hits: list[Hit], time_sensitive: bool = False) -> Iterator[str | Answer]:
+    def stream(self, question: str, hits: list[Hit], time_sensitive: bool = False,
+               context: str | None = None) -> Iterator[str | Answer]:
         """Text pieces as verified sentences become ready, then the final `Answer`.
 
         `question` is what the evidence must answer (time phrases already turned into filters);
-        `time_sensitive` answers start "As of <newest cited date>"."""
+        `time_sensitive` answers start "As of <newest cited date>"; `context` is the question a
+        follow-up follows."""
         s = self.settings
-        scored = score(question, candidates(hits), self.embedder)
+        scored = score(question, candidates(hits), self.embedder, context=context)
         chosen = select(question, scored, s.max_sentences, s.keep_ratio)
         if self._too_weak(question, chosen):
             answer = self._abstain(question, hits)

@@ -77,14 +77,15 @@ class Assistant:
         return self._llms[name]
 
     def search(self, question: str, *, since: str | date | None = None, until: str | date | None = None,
-               source: str | list[str] | None = None, article: str | list[str] | None = None) -> list[Hit]:
+               source: str | list[str] | None = None, article: str | list[str] | None = None,
+               k: int | None = None) -> list[Hit]:
         """The ranked chunks a question retrieves, after filters and time expressions."""
-        return self._retrieve(question, since, until, source, article)[1]
+        return self._retrieve(question, since, until, source, article, k)[1]
 
-    def _retrieve(self, question, since=None, until=None, source=None, article=None):
+    def _retrieve(self, question, since=None, until=None, source=None, article=None, k=None):
         query, filters = self._scope(question, since, until, source, article)
         with self._lock:
-            return query, self.retriever.search(query, filters), filters
+            return query, self.retriever.search(query, filters, k), filters
 
     def ask(self, question: str, **options) -> Answer:
         """Answer one question. Options: since, until (ISO dates), source, article, llm."""
@@ -93,15 +94,23 @@ class Assistant:
                 return item
         raise AssertionError("stream ended without an answer")
 
-    def stream(self, question: str, *, llm: str | None = None, **filters) -> Iterator[str | Answer]:
-        """Text pieces of the answer as they are verified, then the final `Answer`."""
+    def stream(self, question: str, *, llm: str | None = None, context: str | None = None,
+               **filters) -> Iterator[str | Answer]:
+        """Text pieces of the answer as they are verified, then the final `Answer`.
+
+        `context` (a chat's previous question) joins the retrieval query and half of the
+        evidence scoring."""
         if not question or not question.strip():
             raise ConfigError("the question is empty; ask something about the articles")
         started = time.perf_counter()
-        query, hits, scope = self._retrieve(question, **filters)
+        full = f"{question.strip()} (context: {context})" if context else question
+        query, hits, scope = self._retrieve(full, **filters)
         retrieved = time.perf_counter()
+        if context:
+            query = self._scope(question, **filters)[0]
         answerer = Answerer(self.index.embedder, self.llm(llm), self.settings.answer_settings())
-        for item in answerer.stream(query, hits, time_sensitive=scope.latest or is_time_sensitive(question)):
+        for item in answerer.stream(query, hits, time_sensitive=scope.latest or is_time_sensitive(question),
+                                    context=context):
             if isinstance(item, Answer):
                 item.timings.update(retrieval_ms=round(1000 * (retrieved - started)),
                                     total_ms=round(1000 * (time.perf_counter() - started)))
@@ -123,18 +132,18 @@ class Assistant:
     def close(self) -> None:
         self.index.close()
 
-    def _scope(self, question, since, until, source, article) -> tuple[str, Filters]:
-        """Explicit filters win; otherwise a time expression in the question sets the dates."""
+    def _scope(self, question, since=None, until=None, source=None, article=None) -> tuple[str, Filters]:
+        """Explicit filters win. Otherwise a time expression in the question sets the dates when
+        some article was published then; if none was, it likely names the time of an event
+        ("what changed in September?") and stays part of the question instead."""
         since, until = _date(since, "since"), _date(until, "until")
-        latest = False
         anchor = self.retriever.anchor()
         scope = parse_time_scope(question, anchor) if anchor else None
-        query = question
-        if scope:
-            query = strip_time_phrase(question, scope) or question
-            latest = scope.latest
-            if since is None and until is None:
+        query, latest = question, bool(scope and scope.latest)
+        if scope and since is None and until is None and (scope.since or scope.until):
+            if self.retriever.covers(scope.since, scope.until):
                 since, until = scope.since, scope.until
+                query = strip_time_phrase(question, scope) or question
         return query, Filters(since=since, until=until, sources=_tuple(source), article_ids=_tuple(article),
                               latest=latest)
 

@@ -42,9 +42,9 @@ class Chat:
         raise AssertionError("stream ended without an answer")
 
     def stream(self, question: str, **filters) -> Iterator[str | Answer]:
-        query = standalone(question, self.history)
-        self.history.append(query)
-        for item in self.assistant.stream(query, **filters):
+        context = self.history[-1] if self.history and is_follow_up(question) else None
+        self.history.append(standalone(question, self.history))
+        for item in self.assistant.stream(question, context=context, **filters):
             if isinstance(item, Answer):
                 self.answers.append(item)
             yield item

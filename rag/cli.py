@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from . import api
 from .api import Answer, Assistant
@@ -44,6 +45,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("chat", help="a conversation in the terminal (follow-ups understood)")
     _answer_options(p)
+    _common(p)
+
+    p = sub.add_parser("eval", help="score answers and citations on a gold Q&A set",
+                       description="Index CORPUS into its own data dir (re-used while unchanged), ask every "
+                                   "gold question through the Python API, print a table, write report.json and a chart.")
+    p.add_argument("--gold", required=True, help="gold JSONL file (see eval/README.md)")
+    p.add_argument("--corpus", required=True, help="the folder of articles the gold set refers to")
+    p.add_argument("--llm", help="answer backend (default extractive); with --compare a comma list, e.g. extractive,local")
+    p.add_argument("--retrieval", help="hybrid (default), dense or bm25")
+    p.add_argument("--out", default="eval/out", help="where report.json, table.md and report.png go")
+    p.add_argument("--compare", action="store_true", help="compare dense/bm25/hybrid retrieval and each --llm backend")
+    p.add_argument("--baseline", action="store_true", help="also score LlamaIndex's default query engine")
+    _common(p)
+
+    p = sub.add_parser("serve", help="the web UI (chat, sources, corpus) and the /ask API",
+                       description="Serve the Gradio web UI and its /ask API. Loopback only by default.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; other "
+                                                       "addresses without --auth print a warning)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--auth", help="require this user:password to use the app (env NEWSRAG_AUTH)")
+    p.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
+    p.add_argument("--concurrency", type=int, default=4, help="answers computed at once; others queue (default 4)")
+    p.add_argument("--llm", help="default answer backend: extractive (default), local, ollama, openai")
+    p.add_argument("--llm-model", help="GGUF path (local) or model name (ollama/openai)")
+    p.add_argument("--llm-base-url", help="server URL for ollama/openai")
     _common(p)
     return parser
 
@@ -147,7 +173,43 @@ def cmd_chat(args) -> int:
         bot.close()
 
 
-COMMANDS = {"ingest": cmd_ingest, "status": cmd_status, "ask": cmd_ask, "chat": cmd_chat}
+def cmd_eval(args) -> int:
+    from eval import runner
+
+    llms = (args.llm or "extractive").split(",")
+    if args.compare:
+        configs = runner.compare_configs(llms)
+    else:
+        configs = [runner.RunConfig(f"{args.retrieval or 'hybrid'}+{llms[0]}", llms[0], args.retrieval or "hybrid")]
+    settings = settings_from(argparse.Namespace(**{**vars(args), "llm": None}))
+    runner.run(Path(args.gold), Path(args.corpus), configs, Path(args.out), settings,
+               progress=sys.stderr.isatty(), baseline=args.baseline)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    settings = settings_from(args)
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # Gradio keeps uploads in its temp dir until the UI copies them to <data_dir>/uploads.
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(settings.data_dir).absolute() / "cache" / "gradio"))
+    from ui.app import create_app, launch, parse_auth  # lazily: Gradio is only needed here
+
+    try:
+        auth = parse_auth(args.auth or os.environ.get("NEWSRAG_AUTH") or None)
+    except ValueError as exc:
+        print(f"newsrag: error: {exc}", file=sys.stderr)
+        return 2
+    bot = Assistant(settings)
+    try:
+        bot.search("warm up")  # load the models now rather than during the first visitor's question
+        launch(create_app(bot, concurrency=args.concurrency), host=args.host, port=args.port,
+               auth=auth, share=args.share)
+        return 0
+    finally:
+        bot.close()
+
+
+COMMANDS = {"ingest": cmd_ingest, "status": cmd_status, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval, "serve": cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,8 @@ _INJECTION = re.compile("|".join((
 )), re.IGNORECASE)
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
                      r"hundreds?|thousands?|millions?|billions?|half|third|quarter)\b", re.IGNORECASE)
+_AMOUNT = re.compile(r"[£$€¥]\s?\d|\d[\d,.]*\s?(%|bn|m\b|k\b)|\b(per ?cent|percent|million|billion|trillion|"
+                     r"euros?|dollars?|pounds?|pence|cents?)\b", re.IGNORECASE)
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _DATE = re.compile(rf"\b({_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
                    r"yesterday|today|tomorrow|tonight|week|month|year|ago|(19|20)\d\d)\b", re.IGNORECASE)
@@ -50,7 +52,9 @@ class Scored:
 def answer_kind(question: str) -> str:
     """What a sentence must contain to answer: number, date, name or anything."""
     q = question.lower()
-    if re.search(r"\bhow (many|much|long|old|far|big)\b|\bwhat (percentage|number|share|amount)\b", q):
+    if re.search(r"\bhow much\b|\bwhat (price|amount|sum|value)\b|\bworth\b|\bcost\b", q):
+        return "amount"
+    if re.search(r"\bhow (many|long|old|far|big)\b|\bwhat (percentage|number|share)\b", q):
         return "number"
     if re.search(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (day|date|year|month)\b", q):
         return "date"
@@ -60,6 +64,8 @@ def answer_kind(question: str) -> str:
 
 
 def fits_kind(text: str, kind: str) -> bool:
+    if kind == "amount":
+        return bool(_AMOUNT.search(text))
     if kind == "number":
         return bool(_NUMBER.search(text))
     if kind == "date":
@@ -113,15 +119,22 @@ def lexical_overlap(query_terms: set[str], text: str) -> float:
     return len(query_terms & set(tokenize([text])[0])) / len(query_terms)
 
 
-def score(question: str, sentences: list[Sentence], embedder, lexical_weight: float = 0.4) -> list[Scored]:
-    """Each sentence scored against the question, best first."""
+def score(question: str, sentences: list[Sentence], embedder, lexical_weight: float = 0.4,
+          context: str | None = None) -> list[Scored]:
+    """Each sentence scored against the question, best first. A follow-up's `context` (the
+    question it follows) counts half: the sentence must fit both the follow-up and its topic."""
     if not sentences:
         return []
-    vectors = embedder.embed_batch([question] + [s.text for s in sentences])
-    dense = vectors[1:] @ vectors[0]
-    terms = question_terms(question)
-    scored = [Scored(s, float((1 - lexical_weight) * d + lexical_weight * lexical_overlap(terms, s.text)), v)
-              for s, d, v in zip(sentences, dense, vectors[1:])]
+    queries = [question] + ([f"{question} {context}"] if context else [])
+    vectors = embedder.embed_batch(queries + [s.text for s in sentences])
+    docs = vectors[len(queries):]
+    totals = np.zeros(len(sentences))
+    for q, qv in zip(queries, vectors):
+        terms = question_terms(q)
+        totals += [(1 - lexical_weight) * float(v @ qv) + lexical_weight * lexical_overlap(terms, s.text)
+                   for s, v in zip(sentences, docs)]
+    totals /= len(queries)
+    scored = [Scored(s, float(t), v) for s, t, v in zip(sentences, totals, docs)]
     return sorted(scored, key=lambda x: -x.score)
 
 

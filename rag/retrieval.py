@@ -75,6 +75,16 @@ class Retriever:
         newest = int(self.dates.max()) if len(self.dates) else 0
         return date(newest // 10000, newest // 100 % 100, newest % 100) if newest else None
 
+    def covers(self, since: date | None, until: date | None) -> bool:
+        """Whether any stored article was published in this range."""
+        self._refresh()
+        keep = self.dates > 0
+        if since:
+            keep &= self.dates >= _num(since)
+        if until:
+            keep &= self.dates <= _num(until)
+        return bool(keep.any())
+
     def search(self, query: str, filters: Filters = Filters(), k: int | None = None) -> list[Hit]:
         self._refresh()
         s = self.settings

@@ -35,14 +35,19 @@ def facts(text: str) -> set[str]:
             if w[0].isdigit() or (w not in _COMMON_CAPS and not (i == 0 and text.startswith(w)))}
 
 
-def support(sentence: str, vector: np.ndarray, evidence: Scored) -> float:
-    """0 when a name or number is not in the evidence, else the mean of term recall and cosine."""
-    source = f"{evidence.sentence.hit.title}\n{evidence.sentence.text}"
+def support(sentence: str, vector: np.ndarray, source: str, source_vector: np.ndarray) -> float:
+    """0 when a name or number is not in the source, else the mean of term recall and cosine."""
     if any(not mentions(source, f) for f in facts(sentence)):
         return 0.0
     terms = set(tokenize([sentence])[0])
     recall = len(terms & set(tokenize([source])[0])) / len(terms) if terms else 0.0
-    return 0.5 * recall + 0.5 * float(vector @ evidence.vector)
+    return 0.5 * recall + 0.5 * float(vector @ source_vector)
+
+
+def support_score(sentence: str, source: str, embedder) -> float:
+    """The verifier's support of `sentence` by the passage `source` (for evaluation)."""
+    vectors = embedder.embed_batch([sentence, source])
+    return support(sentence, vectors[0], source, vectors[1])
 
 
 def verify(sentence: str, evidence: list[Scored], embedder, threshold: float) -> Verified | None:
@@ -51,7 +56,7 @@ def verify(sentence: str, evidence: list[Scored], embedder, threshold: float) ->
     if len(tokenize([clean])[0]) == 0:
         return None
     vector = embedder.embed_batch([clean])[0]
-    scores = [support(clean, vector, e) for e in evidence]
+    scores = [support(clean, vector, f"{e.sentence.hit.title}\n{e.sentence.text}", e.vector) for e in evidence]
     good = tuple(dict.fromkeys(n for n in cited if scores[n - 1] >= threshold))
     if good:
         return Verified(clean, good, max(scores[n - 1] for n in good))

@@ -32,12 +32,14 @@ class LocalLLM(LLM):
 
     name = "local"
 
-    def __init__(self, model: str | Path | None = None, n_ctx: int = N_CTX) -> None:
+    def __init__(self, model: str | Path | None = None, n_ctx: int = N_CTX, n_threads: int | None = None) -> None:
         self.model_path = Path(model) if model else bundled_model_path()
         if not self.model_path.is_file():  # fail at start-up, not at the first question
             raise LLMUnavailableError(f"no GGUF model file at {self.model_path}; give the path of an existing "
                                       ".gguf file, or leave the model unset to use the bundled SmolLM2")
         self.n_ctx = n_ctx
+        # llama.cpp threads spin while waiting: with more threads than idle cores, speed drops ~10x
+        self.n_threads = n_threads or os.cpu_count()
         self._llama = None
         # a llama.cpp context is not re-entrant: one load, one generation at a time
         self._lock = threading.Lock()
@@ -51,8 +53,8 @@ class LocalLLM(LLM):
                 raise ImportError("the local LLM needs llama-cpp-python: pip install 'newsrag[llm]'") from exc
             try:
                 # verbose=False also points stdout/stderr at /dev/null while llama.cpp logs the load
-                self._llama = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx,
-                                    n_threads=os.cpu_count(), verbose=False)
+                self._llama = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                                    n_threads_batch=self.n_threads, verbose=False)
             except ValueError as exc:  # llama-cpp-python reports an unreadable file as ValueError
                 raise LLMUnavailableError(f"cannot load the GGUF model {self.model_path} ({exc}); "
                                           "check that it is a complete llama.cpp GGUF file") from exc

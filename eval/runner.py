@@ -1,0 +1,106 @@
+"""`newsrag eval`: index a corpus, ask every gold question through the public API, score it.
+
+    newsrag eval --gold eval/gold/seeds.jsonl --corpus seeds [--llm B] [--out DIR] [--compare]
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag import Assistant, Settings
+from rag.api import open_index
+from rag.verify import support_score
+
+from . import metrics
+from .gold import GoldItem, corpus_texts, load_gold
+from .report import write_report
+
+SUPPORT_THRESHOLD = 0.55  # the verifier's default: a citation whose quote scores this supports its sentence
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    name: str
+    llm: str = "extractive"
+    retrieval: str = "hybrid"
+
+
+def compare_configs(llms: list[str]) -> list[RunConfig]:
+    """Retrievers (dense, bm25, hybrid) with the first backend, then hybrid with each other backend."""
+    first, *others = llms
+    configs = [RunConfig(f"{mode}+{first}", first, mode) for mode in ("dense", "bm25", "hybrid")]
+    return configs + [RunConfig(f"hybrid+{llm}", llm) for llm in others]
+
+
+def eval_data_dir(corpus: Path, settings: Settings) -> Path:
+    """Each corpus gets its own index under the data dir, re-used while the corpus is unchanged."""
+    key = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:10]
+    return Path(settings.data_dir) / "eval" / f"{corpus.resolve().name}-{key}"
+
+
+def run(gold: Path, corpus: Path, configs: list[RunConfig], out: Path, settings: Settings | None = None,
+        progress: bool = False, baseline: bool = False) -> dict:
+    """Score every configuration on the gold set; writes report.json, a table and a chart to `out`."""
+    settings = (settings or Settings()).replace(data_dir=eval_data_dir(corpus, settings or Settings()))
+    index = open_index(settings)
+    report = index.ingest([corpus])
+    texts = corpus_texts(corpus)
+    items = load_gold(gold, articles=texts)
+    aliases = index.registry.aliases()
+    results = {}
+    for config in configs:
+        bot = Assistant(settings.replace(llm=config.llm, retrieval=config.retrieval), index=index)
+        results[config.name] = evaluate(bot, items, texts, aliases, progress, config.name)
+    if baseline:
+        from .baseline import LlamaIndexBaseline
+
+        engine = LlamaIndexBaseline(index, settings)
+        results["llamaindex-default"] = evaluate(engine, items, texts, aliases, progress, "llamaindex-default")
+    status = index.status()
+    index.close()
+    primary = configs[-1].name if len(configs) > 1 else configs[0].name
+    summary = {**results[primary]["summary"], "config": primary, "gold": str(gold), "corpus": str(corpus),
+               "index": {"articles": status["articles"], "chunks": status["chunks"],
+                         "duplicates": status["duplicates"], "data_dir": status["data_dir"],
+                         "ingest_seconds": report.seconds},
+               "records": results[primary]["records"],
+               "compare": {name: r["summary"] for name, r in results.items()},
+               "records_by_config": {name: r["records"] for name, r in results.items() if name != primary}}
+    write_report(summary, out)
+    return summary
+
+
+def evaluate(bot, items: list[GoldItem], texts: dict, aliases: dict, progress: bool, label: str) -> dict:
+    """Ask each question (follow-ups inside a chat that first asks their parent) and score it."""
+    from tqdm import tqdm
+
+    by_id = {item.id: item for item in items}
+    records, rows = [], []
+    for item in tqdm(items, desc=label, unit="q", disable=not progress):
+        chat = bot.chat()
+        if item.follow_up_of:
+            chat.ask(by_id[item.follow_up_of].question)
+        started = time.perf_counter()
+        answer = chat.ask(item.question)
+        latency = 1000 * (time.perf_counter() - started)
+        hits = bot.search(chat.history[-1], k=10)
+        spans = metrics.evidence_spans(item.evidence, texts, aliases)
+        result = metrics.score_question(item, answer, hits, spans, _judge(bot, answer, spans, aliases),
+                                        latency_ms=latency, aliases=aliases)
+        records.append(result)
+        rows.append({**result.__dict__, "question": item.question, "answer": answer.text,
+                     "citations": [c.to_dict() for c in answer.citations],
+                     "retrieved": [h.article_id for h in hits]})
+    return {"summary": metrics.aggregate(records), "records": rows}
+
+
+def _judge(bot, answer, spans, aliases):
+    """A citation supports its sentence when its quote overlaps gold evidence, or when the
+    verifier's support score of the sentence by the quote reaches the verifier's threshold."""
+    overlap = metrics.overlap_supports(answer.citations, spans, aliases)
+    embedder = bot.index.embedder
+    scored = metrics.threshold_supports(lambda s, q: support_score(s, q, embedder), SUPPORT_THRESHOLD)
+    return lambda sentence, quotes: overlap(sentence, quotes) or scored(sentence, quotes)
+
