@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--auth", help="require this user:password to use the app (env NEWSRAG_AUTH)")
     p.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
-    p.add_argument("--concurrency", type=int, default=4, help="answers computed at once; others queue (default 4)")
+    p.add_argument("--concurrency", type=int, default=8, help="answers computed at once; others queue (default 8)")
     p.add_argument("--llm", help="default answer backend: extractive (default), local, ollama, openai")
     p.add_argument("--llm-model", help="GGUF path (local) or model name (ollama/openai)")
     p.add_argument("--llm-base-url", help="server URL for ollama/openai")

@@ -1,0 +1,16 @@
+"""The web UI: `create_app(assistant)` builds the Gradio app, `launch(app, ...)` serves it.
+
+Gradio is imported only when one of those is used, so `ui.render` stays light.
+"""
+from __future__ import annotations
+
+
+def __getattr__(name: str):
+    if name in ("create_app", "launch"):
+        from . import app
+
+        return getattr(app, name)
+    raise AttributeError(name)
+
+
+__all__ = ["create_app", "launch"]

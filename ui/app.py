@@ -1,0 +1,292 @@
+"""The Gradio app: `create_app(assistant)` builds it, `launch(app, ...)` serves it.
+
+The UI only adapts `rag.api.Assistant`: a Chat tab (streamed answers, source cards, filters,
+per-session conversations), a Corpus tab (statistics, upload/folder ingest) and a named API
+endpoint `/ask` that returns the `newsrag ask --json` object.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag.api import Answer, Assistant
+from rag.errors import NewsragError
+from rag.llm import BACKENDS
+
+from . import render
+from .corpus import (SUFFIXES, UploadRejected, article_text, example_questions, save_upload,
+                     uploads_dir)
+from .render import FileResult, Turn
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 8  # answers computed at once, the rest queue (eval/bench_load.py: 2 -> 2.0/s, 4-16 -> ~3/s on 2 cores)
+QUEUE_SIZE = 512
+# No web fonts: a local-first app makes no requests to Google Fonts or any CDN.
+THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                          font_mono=["ui-monospace", "monospace"])
+
+
+@dataclass
+class Session:
+    """One browser session's conversation: its own `Chat` (follow-up history) and turns."""
+
+    chat: Any  # rag.chat.Chat
+    turns: list[Turn] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # one question at a time
+
+
+def create_app(assistant: Assistant, *, concurrency: int = DEFAULT_CONCURRENCY) -> gr.Blocks:
+    """The newsrag web app over `assistant` (not launched: see `launch`)."""
+    settings = assistant.settings
+    max_bytes = int(settings.max_file_mb * 2**20)
+    backends = list(dict.fromkeys([settings.llm, *BACKENDS]))
+
+    # -- handlers ------------------------------------------------------------
+    def respond(question, session, since, until, sources, llm):
+        question = (question or "").strip()
+        if not question:
+            yield gr.skip(), session, gr.skip()
+            return
+        if session is None:  # gr.State deep-copies its default, so the Chat is made here
+            session = Session(assistant.chat())
+        filters = {"since": since or None, "until": until or None, "source": list(sources or []) or None}
+        turn = Turn(question, {**filters, "llm": llm if llm and llm != settings.llm else None})
+        with session.lock:
+            session.turns.append(turn)
+            yield "", session, render.transcript(session.turns)
+            yield from _answer(session, turn, question, llm, filters)
+
+    def _answer(session, turn, question, llm, filters):
+        try:
+            for item in session.chat.stream(question, llm=llm or None, **filters):
+                if isinstance(item, Answer):
+                    turn.passages = {c.n: render.passage(article_text(assistant, c.article), c)
+                                     for c in item.citations}
+                    turn.answer = item
+                else:
+                    turn.streamed += item
+                yield gr.skip(), session, render.transcript(session.turns)
+        except NewsragError as exc:
+            turn.error = str(exc)
+            yield gr.skip(), session, render.transcript(session.turns)
+        except Exception as exc:  # show it in the chat rather than a generic error toast
+            log.exception("answering %r failed", question)
+            turn.error = f"Answering failed: {exc.__class__.__name__}: {exc}"
+            yield gr.skip(), session, render.transcript(session.turns)
+
+    def new_chat():
+        return None, render.transcript([]), ""
+
+    def corpus_views():
+        info = assistant.status()
+        examples = example_questions(assistant)
+        return (render.status_html(info), gr.Dropdown(choices=info.get("sources") or []),
+                gr.Dataset(samples=[[q] for q in examples], visible=bool(examples)))
+
+    def ingest(files, folder, progress=gr.Progress(track_tqdm=True)):
+        results: list[FileResult] = []
+        saved = []
+        for path in files or []:
+            name = Path(str(path)).name
+            try:
+                saved.append(save_upload(path, uploads_dir(assistant), max_bytes, name))
+            except (UploadRejected, OSError) as exc:
+                results.append(FileResult(name, "rejected", 0, str(exc)))
+            finally:
+                Path(str(path)).unlink(missing_ok=True)  # the only copy kept is in <data_dir>/uploads
+        for i, item in enumerate(saved):
+            progress((i, len(saved)), desc=f"Ingesting {item.path.name}", unit="files")
+            try:
+                report = assistant.ingest([item.path])
+            except NewsragError as exc:
+                results.append(FileResult(item.path.name, "failed", 0, str(exc)))
+                continue
+            row = _file_result(item.original, report, uploads_dir(assistant))
+            stored = f"stored as uploads/{item.path.name}"
+            results.append(FileResult(row.name, row.result, row.chunks, "; ".join(x for x in (row.detail, stored) if x)))
+        folder = (folder or "").strip()
+        if folder:
+            where = Path(folder).expanduser()
+            if not where.is_dir():
+                results.append(FileResult(folder, "failed", 0, "no such folder on the server"))
+            else:
+                progress((0, None), desc=f"Ingesting {where}", unit="files")  # tqdm fills in the total
+                try:
+                    report = assistant.ingest([where], progress=True)  # tqdm -> Gradio's progress bar
+                    results.extend(_folder_results(where, report))
+                except NewsragError as exc:
+                    results.append(FileResult(folder, "failed", 0, str(exc)))
+        if not results:
+            summary = "Choose files to upload or give a folder path."
+        else:
+            bad = sum(r.result == "rejected" or "failed" in r.result for r in results)
+            summary = f"{len(results)} item(s) processed, {bad} with errors."
+        stats, sources, examples = corpus_views()
+        return render.ingest_html(results, summary), None, stats, sources, examples
+
+    def api_ask(question: str, since: str | None = None, until: str | None = None,
+                source: str | list[str] | None = None, llm: str | None = None) -> dict:
+        """Answer one question with cited sources. Returns the `newsrag ask --json` object:
+        {"answer", "abstained", "citations": [{"n", "article", "title", "date", "source", "url",
+        "quote", "start", "end"}]}. since/until: YYYY-MM-DD; source: a name or a list of names."""
+        if llm and llm not in backends:  # a dotted class path would import code named by a caller
+            raise gr.Error(f"llm must be one of {', '.join(backends)}")
+        if isinstance(source, str):
+            source = [s.strip() for s in source.split(",") if s.strip()]
+        try:
+            answer = assistant.ask(question, since=since or None, until=until or None,
+                                   source=source or None, llm=llm or None)
+        except NewsragError as exc:
+            raise gr.Error(str(exc)) from exc
+        return answer.to_json()
+
+    # -- layout --------------------------------------------------------------
+    with gr.Blocks(title="newsrag", analytics_enabled=False, delete_cache=(3600, 24 * 3600)) as app:
+        session = gr.State(None)
+        gr.Markdown("## newsrag — cited answers from your news articles")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat", elem_id="nr-tab-chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=4):
+                        transcript = gr.HTML(render.transcript([]), elem_id="nr-transcript",
+                                             css_template=render.CSS, js_on_load=render.ON_LOAD_JS,
+                                             min_height=120)
+                        with gr.Row():
+                            question = gr.Textbox(show_label=False, placeholder="Ask about the articles…",
+                                                  elem_id="nr-question", scale=6, lines=1, max_length=2000,
+                                                  autofocus=True)
+                            ask = gr.Button("Ask", variant="primary", elem_id="nr-ask", scale=1, min_width=80)
+                            clear = gr.Button("New chat", elem_id="nr-new-chat", scale=1, min_width=100)
+                        examples = gr.Dataset(components=[question], samples=[], label="Example questions",
+                                              elem_id="nr-examples", visible=False)
+                    with gr.Column(scale=1, min_width=260):
+                        gr.Markdown("**Filters** (apply to the next question)")
+                        since = gr.DateTime(include_time=False, type="string", label="Since (YYYY-MM-DD)",
+                                            elem_id="nr-since")
+                        until = gr.DateTime(include_time=False, type="string", label="Until (YYYY-MM-DD)",
+                                            elem_id="nr-until")
+                        sources = gr.Dropdown(choices=[], value=[], multiselect=True, label="Sources",
+                                              info="empty: all sources", elem_id="nr-sources")
+                        llm = gr.Dropdown(choices=backends, value=settings.llm, label="Answer backend",
+                                          elem_id="nr-llm")
+            with gr.Tab("Corpus", id="corpus", elem_id="nr-tab-corpus"):
+                stats = gr.HTML(elem_id="nr-stats", css_template=render.CSS, js_on_load=None)
+                refresh = gr.Button("Refresh statistics", size="sm")
+                gr.Markdown(f"**Add articles**: {', '.join(SUFFIXES)} files up to "
+                            f"{settings.max_file_mb:g} MB each (stored in the data dir's `uploads/`), "
+                            "or a folder path on the server.")
+                files = gr.File(file_count="multiple", label="Upload articles", elem_id="nr-upload")
+                folder = gr.Textbox(label="Folder path on the server (optional)", elem_id="nr-folder")
+                run = gr.Button("Ingest", variant="primary", elem_id="nr-ingest")
+                result = gr.HTML(elem_id="nr-ingest-result", css_template=render.CSS, js_on_load=None)
+
+        # -- events ----------------------------------------------------------
+        chat_io = dict(inputs=[question, session, since, until, sources, llm],
+                       outputs=[question, session, transcript])
+        gr.on([question.submit, ask.click], respond, **chat_io, concurrency_id="answer",
+              concurrency_limit=concurrency, api_visibility="private", show_progress="hidden")
+        examples.click(lambda sample: sample[0], examples, question, api_visibility="private",
+                       queue=False).then(respond, **chat_io, concurrency_id="answer",
+                                         api_visibility="private", show_progress="hidden")
+        clear.click(new_chat, None, [session, transcript, question], api_visibility="private", queue=False)
+        refresh.click(corpus_views, None, [stats, sources, examples], api_visibility="private")
+        run.click(ingest, [files, folder], [result, files, stats, sources, examples],
+                  concurrency_limit=1, api_visibility="private")
+        app.load(corpus_views, None, [stats, sources, examples], api_visibility="private")
+        gr.api(api_ask, api_name="ask", concurrency_id="answer", concurrency_limit=concurrency)
+    app.queue(default_concurrency_limit=concurrency, max_size=QUEUE_SIZE)
+    app.newsrag_max_file_size = max_bytes  # read by `launch`
+    return app
+
+
+def _file_result(name: str, report, folder: Path) -> FileResult:
+    detail = "; ".join(_short(p, folder) for p in report.problems)
+    if report.added:
+        result = "added" if report.added == 1 else f"added {report.added}"
+    elif report.updated:
+        result = "updated"
+    elif report.duplicate:
+        result = "duplicate"
+        detail = "; ".join(f"same text as {canonical}, stored once" for _, canonical in report.duplicates) or detail
+    elif report.unchanged:
+        result, detail = "unchanged", detail or "already indexed"
+    else:
+        result = "failed"
+    if report.failed and result != "failed":
+        result += f", {report.failed} failed"
+    return FileResult(name, result, report.chunks_written, detail)
+
+
+def _folder_results(folder: Path, report) -> list[FileResult]:
+    name = str(folder)
+    summary = (f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+               f"{report.duplicate} duplicate, {report.failed} failed in {report.seconds:.1f} s")
+    rows = [FileResult(name, "failed" if report.failed and not (report.added or report.updated or report.unchanged)
+                       else "ingested", report.chunks_written, summary)]
+    for problem in report.problems:
+        where, _, why = _short(problem, folder).partition(": ")
+        rows.append(FileResult(where, "failed", 0, why))
+    return rows
+
+
+def _short(problem: str, folder: Path) -> str:
+    """A problem line without the server's absolute uploads path."""
+    return problem.replace(str(folder.resolve()) + "/", "").replace(str(folder) + "/", "")
+
+
+# -- serving --------------------------------------------------------------------
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str, auth) -> str | None:
+    """The warning printed when the app is reachable from other machines without a password."""
+    if auth or is_loopback(host):
+        return None
+    return (f"newsrag: warning: serving on {host} without --auth: anyone who can reach this port can "
+            "read the indexed articles and add new ones. Use --auth user:password, or --host 127.0.0.1.")
+
+
+def parse_auth(auth) -> tuple[str, str] | None:
+    """`"user:password"` (or a (user, password) pair) -> (user, password); None stays None."""
+    if auth is None or isinstance(auth, tuple):
+        return auth
+    user, sep, password = str(auth).partition(":")
+    if not sep or not user or not password:
+        raise ValueError("--auth must look like user:password")
+    return user, password
+
+
+def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth=None, share: bool = False,
+           *, prevent_thread_lock: bool = False, quiet: bool = False):
+    """Serve `app`. Loopback only by default; a public share link only when `share` is True."""
+    auth = parse_auth(auth)
+    warning = exposure_warning(host, auth)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    result = app.launch(server_name=host, server_port=port, auth=auth, share=bool(share),
+                        prevent_thread_lock=True, quiet=True, show_error=True, ssr_mode=False, theme=THEME,
+                        inbrowser=False, enable_monitoring=False,
+                        max_file_size=getattr(app, "newsrag_max_file_size", None),
+                        footer_links=["api", "settings"], auth_message="newsrag: sign in to ask questions.")
+    if not quiet:
+        public = f"; public link {app.share_url}" if getattr(app, "share_url", None) else ""
+        print(f"newsrag: serving {app.local_url}{public} (the API: /ask; Ctrl-C stops)", flush=True)
+    if not prevent_thread_lock:
+        app.block_thread()
+        app.close()
+    return result
