@@ -3,13 +3,14 @@ what verifies, abstain when the evidence is weak, and report conflicting sources
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 
 from index.chunking import sentence_spans
 
-from .evidence import Scored, candidates, key_entities, mentions, score, select
+from .evidence import (Scored, answer_kind, candidates, embed_sentences, key_entities, mentions, score, select,
+                       split_question)
 from .models import Answer, Citation, Hit
 from .verify import MARKER, Verified, facts, verify
 
@@ -37,8 +38,12 @@ def is_time_sensitive(question: str) -> bool:
 
 
 class Answerer:
-    def __init__(self, embedder, llm, settings: AnswerSettings = AnswerSettings()) -> None:
+    def __init__(self, embedder, llm, settings: AnswerSettings = AnswerSettings(),
+                 article_text: Callable[[str], str] | None = None) -> None:
+        """`article_text(id)` gives an article's full text, so the names a question is about may
+        be found anywhere in the article the evidence comes from, not only in the retrieved chunk."""
         self.embedder, self.llm, self.settings = embedder, llm, settings
+        self.article_text = article_text
 
     def stream(self, question: str, hits: list[Hit], time_sensitive: bool = False,
                context: str | None = None) -> Iterator[str | Answer]:
@@ -48,8 +53,18 @@ class Answerer:
         `time_sensitive` answers start "As of <newest cited date>"; `context` is the question a
         follow-up follows."""
         s = self.settings
-        scored = score(question, candidates(hits), self.embedder, context=context)
-        chosen = select(question, scored, s.max_sentences, s.keep_ratio)
+        sentences = candidates(hits)
+        vectors = embed_sentences(sentences, self.embedder)
+        parts = split_question(question)
+        chosen: list[Scored] = []
+        first_scored: list[Scored] = []
+        for part in parts:  # each part of a compound question gets its own evidence
+            rest = " ".join([p for p in parts if p != part] + ([context] if context else [])) or None
+            scored = score(part, sentences, vectors, self.embedder, context=rest)
+            picked = select(part, scored, s.max_sentences if len(parts) == 1 else 2, s.keep_ratio)
+            if picked and picked[0].score >= s.min_evidence:
+                first_scored = first_scored or scored
+                chosen += [p for p in picked if all(p.sentence != c.sentence for c in chosen)]
         if self._too_weak(question, chosen):
             answer = self._abstain(question, hits)
             yield answer.text
@@ -59,7 +74,7 @@ class Answerer:
         if time_sensitive:
             newest = max((c.sentence.hit.date for c in chosen if c.sentence.hit.date), default=None)
             prefix = f"As of {newest}: " if newest else ""
-        other = self._conflict(chosen[0], scored)
+        other = self._conflict(chosen[0], first_scored, answer_kind(parts[0]))
         if other is not None:
             evidence = [chosen[0], other]
             verified = [Verified(e.sentence.text, (i + 1,), 1.0) for i, e in enumerate(evidence)]
@@ -76,13 +91,16 @@ class Answerer:
         yield from self._finish(question, prefix, verified, chosen, streamed=not first)
 
     def _too_weak(self, question: str, chosen: list[Scored]) -> bool:
-        if not chosen or chosen[0].score < self.settings.min_evidence:
+        if not chosen:
             return True
-        context = " ".join(f"{c.sentence.hit.title}\n{c.sentence.hit.text}" for c in chosen)
+        articles = {c.sentence.hit.article_id: c.sentence.hit for c in chosen}
+        context = " ".join(f"{h.title}\n{self.article_text(a) if self.article_text else h.text}"
+                           for a, h in articles.items())
         return any(not mentions(context, e) for e in key_entities(question))
 
-    def _conflict(self, best: Scored, scored: list[Scored]) -> Scored | None:
-        """A near-identical sentence from another article that states other names or numbers."""
+    def _conflict(self, best: Scored, scored: list[Scored], kind: str) -> Scored | None:
+        """A near-identical sentence from another article that states other names or numbers
+        (for a how-many/how-much question: other numbers, and none in common)."""
         for other in scored:
             if other.score < self.settings.keep_ratio * best.score:
                 break
@@ -90,6 +108,10 @@ class Answerer:
                     or float(other.vector @ best.vector) < self.settings.conflict_similarity):
                 continue
             a, b = facts(best.sentence.text), facts(other.sentence.text)
+            if kind in ("number", "amount"):
+                a, b = {f for f in a if f[0].isdigit()}, {f for f in b if f[0].isdigit()}
+                if a & b:
+                    continue
             only_a = {f for f in a - b if not mentions(other.sentence.text, f)}
             only_b = {f for f in b - a if not mentions(best.sentence.text, f)}
             if only_a and only_b:

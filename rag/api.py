@@ -108,13 +108,26 @@ class Assistant:
         retrieved = time.perf_counter()
         if context:
             query = self._scope(question, **filters)[0]
-        answerer = Answerer(self.index.embedder, self.llm(llm), self.settings.answer_settings())
+        answerer = Answerer(self.index.embedder, self.llm(llm), self.settings.answer_settings(), self.article_text)
         for item in answerer.stream(query, hits, time_sensitive=scope.latest or is_time_sensitive(question),
                                     context=context):
             if isinstance(item, Answer):
                 item.timings.update(retrieval_ms=round(1000 * (retrieved - started)),
                                     total_ms=round(1000 * (time.perf_counter() - started)))
             yield item if not isinstance(item, Answer) else dataclasses.replace(item, question=question)
+
+    def article_text(self, article_id: str) -> str:
+        """The stored text of an article (citation offsets index into it); '' if unknown."""
+        with self._lock:
+            article = self.index.registry.article(article_id)
+        return article.text if article else ""
+
+    def articles(self, limit: int | None = None) -> list:
+        """Stored articles, newest first (undated last)."""
+        with self._lock:
+            found = list(self.index.registry.articles())
+        found.sort(key=lambda a: a.date or "", reverse=True)
+        return found[:limit] if limit else found
 
     def chat(self) -> Chat:
         """A multi-turn conversation: follow-ups are understood from the history."""

@@ -22,14 +22,19 @@ _INJECTION = re.compile("|".join((
     r"\b(reply|respond|answer|output)\s+(only\s+)?with\b",
     r"\b(reply|respond|answer|say)\b[^.]{0,30}\b(every|each|all|any) (question|prompt|message|request)s?\b",
 )), re.IGNORECASE)
+_MEASURE = re.compile(r"\d\s?(cm|mm|m|km|kg|g|ft|feet|foot|inch(es)?|metres?|meters?|miles?|mph|km/h|kph|"
+                      r"tonnes?|tons?|pounds|lb|%|per ?cent|hours?|minutes?|seconds?|days?|weeks?|months?|years?)\b",
+                      re.IGNORECASE)
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
-                     r"hundreds?|thousands?|millions?|billions?|half|third|quarter)\b", re.IGNORECASE)
+                     r"hundreds?|thousands?|millions?|billions?|half|third|quarter)\b(?!-)", re.IGNORECASE)
 _AMOUNT = re.compile(r"[£$€¥]\s?\d|\d[\d,.]*\s?(%|bn|m\b|k\b)|\b(per ?cent|percent|million|billion|trillion|"
                      r"euros?|dollars?|pounds?|pence|cents?)\b", re.IGNORECASE)
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _DATE = re.compile(rf"\b({_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
                    r"yesterday|today|tomorrow|tonight|week|month|year|ago|(19|20)\d\d)\b", re.IGNORECASE)
 _QUESTION_STEMS = {"whi", "what", "who", "whom", "whose", "when", "where", "how", "which", "say", "said", "tell"}
+_DEMONYM = re.compile(r"(ish|ese|ian|an|ic|i)$")  # "which Italian club": describes, need not be named
+_GENERIC_CAPS = {"TV", "PC", "CD", "DVD", "CEO", "MP", "MPs", "AM", "PM", "UN"}
 _QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "why", "how", "which", "did", "does",
                    "do", "is", "are", "was", "were", "and", "but", "so", "the", "a", "an", "i", "in", "on"}
 
@@ -54,7 +59,10 @@ def answer_kind(question: str) -> str:
     q = question.lower()
     if re.search(r"\bhow much\b|\bwhat (price|amount|sum|value)\b|\bworth\b|\bcost\b", q):
         return "amount"
-    if re.search(r"\bhow (many|long|old|far|big)\b|\bwhat (percentage|number|share)\b", q):
+    if re.search(r"\bhow (tall|far|high|heavy|fast|big|long is|long was|wide|deep)\b", q):
+        return "measure"
+    if re.search(r"\bhow (many|long|old)\b|\bwhat (percentage|number|share)\b|"
+                 r"\b(rise|rose|risen|fall|fell|fallen|increase|cut|drop|grow|grew)s?d? (to|by)\b", q):
         return "number"
     if re.search(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (day|date|year|month)\b", q):
         return "date"
@@ -64,6 +72,8 @@ def answer_kind(question: str) -> str:
 
 
 def fits_kind(text: str, kind: str) -> bool:
+    if kind == "measure":
+        return bool(_MEASURE.search(text))
     if kind == "amount":
         return bool(_AMOUNT.search(text))
     if kind == "number":
@@ -77,20 +87,21 @@ def fits_kind(text: str, kind: str) -> bool:
 
 def key_entities(question: str) -> list[str]:
     """Names and numbers the question is about ("China", "2027"): the evidence must mention them."""
-    words = re.findall(r"[A-Za-z][\w’'-]*|\d[\d,.]*", question)
+    words = re.findall(r"[A-Za-z][\w’']*|\d[\d,.]*", question)  # "Booker-winning" -> "Booker"
     out = []
     for i, word in enumerate(words):
-        word = re.sub(r"[’']s$", "", word)
-        if word.lower() in _QUESTION_WORDS:
+        word = re.sub(r"[’']s$", "", word).strip(",.’'")
+        if not word or word.lower() in _QUESTION_WORDS or word in _GENERIC_CAPS:
             continue
-        if word[0].isdigit() or (word[0].isupper() and i > 0):
+        adjective = _DEMONYM.search(word) and i + 1 < len(words) and words[i + 1][0].islower()
+        if word[0].isdigit() or (word[0].isupper() and i > 0 and not adjective):
             out.append(word)
     return out
 
 
 def mentions(text: str, entity: str) -> bool:
-    """Case-insensitive whole-word match that tolerates inflection ("Russia" ~ "Russian")."""
-    stem = entity.lower()[: max(4, len(entity) - 2)] if entity[0].isalpha() else entity
+    """Case-insensitive word-start match that tolerates inflection ("Russia" ~ "Russian")."""
+    stem = entity.lower()[: max(4, len(entity) - 3)] if entity[0].isalpha() else entity
     return re.search(rf"\b{re.escape(stem)}", text, re.IGNORECASE) is not None
 
 
@@ -113,28 +124,47 @@ def question_terms(question: str) -> set[str]:
     return set(tokenize([question])[0]) - _QUESTION_STEMS
 
 
+def _novelty(asked: set[str], text: str) -> float:
+    """Share of the sentence's content words that the question does not already contain."""
+    words = set(tokenize([text])[0])
+    return len(words - asked) / len(words) if words else 0.0
+
+
 def lexical_overlap(query_terms: set[str], text: str) -> float:
     if not query_terms:
         return 0.0
     return len(query_terms & set(tokenize([text])[0])) / len(query_terms)
 
 
-def score(question: str, sentences: list[Sentence], embedder, lexical_weight: float = 0.4,
+def split_question(question: str) -> list[str]:
+    """A compound question ("Who bought it, and what did they pay?") as its parts."""
+    parts = re.split(r",?\s+and\s+(?=(?:what|which|who|whom|whose|when|where|why|how)\b)", question.strip(),
+                     flags=re.IGNORECASE)
+    return [p.strip() for p in parts if len(question_terms(p)) >= 1] or [question.strip()]
+
+
+def embed_sentences(sentences: list[Sentence], embedder) -> np.ndarray:
+    return embedder.embed_batch([s.text for s in sentences]) if sentences else np.zeros((0, 1), np.float32)
+
+
+def score(question: str, sentences: list[Sentence], vectors: np.ndarray, embedder, lexical_weight: float = 0.4,
           context: str | None = None) -> list[Scored]:
-    """Each sentence scored against the question, best first. A follow-up's `context` (the
-    question it follows) counts half: the sentence must fit both the follow-up and its topic."""
+    """Each sentence scored against the question, best first. `context` (the question a
+    follow-up follows, or the rest of a compound question) counts half."""
     if not sentences:
         return []
     queries = [question] + ([f"{question} {context}"] if context else [])
-    vectors = embedder.embed_batch(queries + [s.text for s in sentences])
-    docs = vectors[len(queries):]
+    query_vectors = embedder.embed_batch(queries)
     totals = np.zeros(len(sentences))
-    for q, qv in zip(queries, vectors):
+    for q, qv in zip(queries, query_vectors):
         terms = question_terms(q)
         totals += [(1 - lexical_weight) * float(v @ qv) + lexical_weight * lexical_overlap(terms, s.text)
-                   for s, v in zip(sentences, docs)]
+                   for s, v in zip(sentences, vectors)]
     totals /= len(queries)
-    scored = [Scored(s, float(t), v) for s, t, v in zip(sentences, totals, docs)]
+    asked = question_terms(question)
+    novelty = np.array([_novelty(asked, s.text) for s in sentences])
+    totals *= 0.7 + 0.3 * novelty  # a sentence that only restates the question answers nothing
+    scored = [Scored(s, float(t), v) for s, t, v in zip(sentences, totals, vectors)]
     return sorted(scored, key=lambda x: -x.score)
 
 

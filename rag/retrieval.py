@@ -39,7 +39,7 @@ class Filters:
 @dataclass(frozen=True)
 class RetrievalSettings:
     mode: str = "hybrid"
-    top_k: int = 6
+    top_k: int = 8
     candidates: int = 40  # per retriever, before fusion
     rrf_k: int = 60
     dense_weight: float = 1.0

@@ -37,7 +37,7 @@ class Settings:
     llm_api_key: str | None = _s(None, "API key for an OpenAI-compatible server")
     llm_timeout: float = _s(60.0, "seconds to wait for an LLM server")
     retrieval: str = _s("hybrid", "hybrid (dense + BM25, fused), dense or bm25")
-    top_k: int = _s(6, "chunks retrieved per question")
+    top_k: int = _s(8, "chunks retrieved per question")
     per_article: int = _s(2, "at most this many of the top chunks from one article")
     dense_weight: float = _s(1.0, "weight of dense ranks in reciprocal-rank fusion")
     bm25_weight: float = _s(1.0, "weight of BM25 ranks in reciprocal-rank fusion")
