@@ -29,7 +29,8 @@ browser:
 
 chat: setup
 	$(RUN_ENV) $(NEWSRAG) ingest seeds/ --data-dir $(DATA)
-	$(RUN_ENV) $(NEWSRAG) status --data-dir $(DATA)
+	$(RUN_ENV) $(NEWSRAG) ask "$(QUESTION)" --data-dir $(DATA)
+	$(RUN_ENV) $(NEWSRAG) serve --data-dir $(DATA)
 
 test: setup browser
 	$(RUN_ENV) $(PY) -m pytest -q -rs

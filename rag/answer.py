@@ -24,7 +24,7 @@ class AnswerSettings:
     min_evidence: float = 0.3  # best sentence score below this: abstain
     support_threshold: float = 0.55  # verifier: a generated sentence needs this much support
     max_sentences: int = 3
-    keep_ratio: float = 0.8  # further evidence must score this fraction of the best
+    keep_ratio: float = 0.7  # further evidence must score this fraction of the best
     conflict_similarity: float = 0.75  # near-identical sentences from two articles ...
     max_tokens: int = 160  # ... that differ in a name or number: a conflict
 

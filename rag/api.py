@@ -61,6 +61,7 @@ class Assistant:
         self.retriever = Retriever(self.index, self.settings.retrieval_settings())
         self._llms: dict[str, LLM] = {self.settings.llm: llm} if llm else {}
         self._lock = threading.Lock()  # the registry, BM25 and Chroma handles are shared
+        self._llm_lock = threading.Lock()
 
     @classmethod
     def open(cls, data_dir: str | Path = ".newsrag", **settings) -> "Assistant":
@@ -70,11 +71,13 @@ class Assistant:
     def llm(self, name: str | None = None) -> LLM:
         """The named backend (default: the settings'), created once and reused."""
         name = name or self.settings.llm
-        if name not in self._llms:
-            s = self.settings
-            self._llms[name] = make_llm(name, model=s.llm_model if name == s.llm else None,
-                                        base_url=s.llm_base_url, api_key=s.llm_api_key, timeout=s.llm_timeout)
-        return self._llms[name]
+        with self._llm_lock:
+            if name not in self._llms:
+                s = self.settings
+                self._llms[name] = make_llm(name, model=s.llm_model if name == s.llm else None,
+                                            base_url=s.llm_base_url, api_key=s.llm_api_key,
+                                            timeout=s.llm_timeout)
+            return self._llms[name]
 
     def search(self, question: str, *, since: str | date | None = None, until: str | date | None = None,
                source: str | list[str] | None = None, article: str | list[str] | None = None,

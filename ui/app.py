@@ -21,7 +21,7 @@ from rag.errors import NewsragError
 from rag.llm import BACKENDS
 
 from . import render
-from .corpus import (SUFFIXES, UploadRejected, article_text, example_questions, save_upload,
+from .corpus import (SUFFIXES, UploadRejected, example_questions, save_upload,
                      uploads_dir)
 from .render import FileResult, Turn
 
@@ -68,7 +68,7 @@ def create_app(assistant: Assistant, *, concurrency: int = DEFAULT_CONCURRENCY) 
         try:
             for item in session.chat.stream(question, llm=llm or None, **filters):
                 if isinstance(item, Answer):
-                    turn.passages = {c.n: render.passage(article_text(assistant, c.article), c)
+                    turn.passages = {c.n: render.passage(assistant.article_text(c.article), c)
                                      for c in item.citations}
                     turn.answer = item
                 else:

@@ -1,9 +1,5 @@
-"""What the UI needs of the corpus beyond `Assistant`'s methods, kept in one small adapter.
-
-`Assistant` has no public way to read an article's text or list titles, so the two functions
-marked ADAPTER reach `assistant.index.registry` (read-only). Everything else here is file
-handling for uploads: names sanitised, size capped, written only under `<data_dir>/uploads/`.
-"""
+"""The Corpus tab's helpers: example questions from article titles, and uploads (names
+sanitised, size capped, written only under `<data_dir>/uploads/`)."""
 from __future__ import annotations
 
 import os
@@ -18,34 +14,10 @@ SUFFIXES = (".txt", ".md", ".html", ".json", ".jsonl")  # what the Corpus tab ac
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-# -- ADAPTER: reads the registry through the assistant's index -------------------
-
-def article_text(assistant: Assistant, article_id: str) -> str | None:
-    """ADAPTER: the body text of one stored article (citation offsets index into it)."""
-    try:
-        with assistant._lock:  # the registry's sqlite handle is shared with asking
-            article = assistant.index.registry.article(article_id)
-    except Exception:  # a missing or changed registry only costs the context around a quote
-        return None
-    return article.text if article else None
-
-
 def recent_titles(assistant: Assistant, limit: int = 4) -> list[str]:
-    """ADAPTER: titles of the newest articles, for example questions."""
-    try:
-        with assistant._lock:
-            rows = [(a.date or "", a.title) for a in assistant.index.registry.articles()]
-    except Exception:
-        return []
-    rows.sort(key=lambda r: r[0], reverse=True)
-    seen, titles = set(), []
-    for _, title in rows:
-        if title and title not in seen:
-            seen.add(title)
-            titles.append(title)
-        if len(titles) == limit:
-            break
-    return titles
+    """Distinct titles of the newest articles, for example questions."""
+    titles = dict.fromkeys(a.title for a in assistant.articles() if a.title)
+    return list(titles)[:limit]
 
 
 # -- example questions --------------------------------------------------------
