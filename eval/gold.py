@@ -23,11 +23,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.errors import NewsragError
+
 REQUIRED = ("id", "question", "answer", "must_include", "evidence", "answerable")
 OPTIONAL = ("follow_up_of", "topic")
 
 
-class GoldFormatError(ValueError):
+class GoldFormatError(NewsragError, ValueError):
     """A gold file with bad lines; `problems` holds one `path:LINE: problem` string per problem."""
 
     def __init__(self, problems: list[str]):

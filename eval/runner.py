@@ -17,8 +17,6 @@ from . import metrics
 from .gold import GoldItem, corpus_texts, load_gold
 from .report import write_report
 
-SUPPORT_THRESHOLD = 0.55  # the verifier's default: a citation whose quote scores this supports its sentence
-
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -52,12 +50,14 @@ def run(gold: Path, corpus: Path, configs: list[RunConfig], out: Path, settings:
     results = {}
     for config in configs:
         bot = Assistant(settings.replace(llm=config.llm, retrieval=config.retrieval), index=index)
-        results[config.name] = evaluate(bot, items, texts, aliases, progress, config.name)
+        results[config.name] = evaluate(bot, items, texts, aliases, progress, config.name,
+                                        settings.support_threshold)
     if baseline:
         from .baseline import LlamaIndexBaseline
 
         engine = LlamaIndexBaseline(index, settings)
-        results["llamaindex-default"] = evaluate(engine, items, texts, aliases, progress, "llamaindex-default")
+        results["llamaindex-default"] = evaluate(engine, items, texts, aliases, progress, "llamaindex-default",
+                                                 settings.support_threshold)
     status = index.status()
     index.close()
     primary = configs[-1].name if len(configs) > 1 else configs[0].name
@@ -72,7 +72,8 @@ def run(gold: Path, corpus: Path, configs: list[RunConfig], out: Path, settings:
     return summary
 
 
-def evaluate(bot, items: list[GoldItem], texts: dict, aliases: dict, progress: bool, label: str) -> dict:
+def evaluate(bot, items: list[GoldItem], texts: dict, aliases: dict, progress: bool, label: str,
+             support_threshold: float) -> dict:
     """Ask each question (follow-ups inside a chat that first asks their parent) and score it."""
     from tqdm import tqdm
 
@@ -87,7 +88,8 @@ def evaluate(bot, items: list[GoldItem], texts: dict, aliases: dict, progress: b
         latency = 1000 * (time.perf_counter() - started)
         hits = bot.search(chat.history[-1], k=10)
         spans = metrics.evidence_spans(item.evidence, texts, aliases)
-        result = metrics.score_question(item, answer, hits, spans, _judge(bot, answer, spans, aliases),
+        judge = _judge(bot, answer, spans, aliases, support_threshold)
+        result = metrics.score_question(item, answer, hits, spans, judge,
                                         latency_ms=latency, aliases=aliases)
         records.append(result)
         rows.append({**result.__dict__, "question": item.question, "answer": answer.text,
@@ -96,11 +98,11 @@ def evaluate(bot, items: list[GoldItem], texts: dict, aliases: dict, progress: b
     return {"summary": metrics.aggregate(records), "records": rows}
 
 
-def _judge(bot, answer, spans, aliases):
+def _judge(bot, answer, spans, aliases, threshold: float):
     """A citation supports its sentence when its quote overlaps gold evidence, or when the
     verifier's support score of the sentence by the quote reaches the verifier's threshold."""
     overlap = metrics.overlap_supports(answer.citations, spans, aliases)
     embedder = bot.index.embedder
-    scored = metrics.threshold_supports(lambda s, q: support_score(s, q, embedder), SUPPORT_THRESHOLD)
+    scored = metrics.threshold_supports(lambda s, q: support_score(s, q, embedder), threshold)
     return lambda sentence, quotes: overlap(sentence, quotes) or scored(sentence, quotes)
 

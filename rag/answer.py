@@ -12,11 +12,12 @@ from index.chunking import sentence_spans
 from .evidence import (Scored, answer_kind, candidates, embed_sentences, key_entities, mentions, score, select,
                        split_question)
 from .models import Answer, Citation, Hit
-from .verify import MARKER, Verified, facts, verify
+from .verify import MARKER, Verified, facts, mask_facts, verify
 
 _TIME_SENSITIVE = re.compile(r"\b(now|current(ly)?|latest|still|today|recent(ly)?|so far|yet|at the moment|"
                              r"this (week|month|year)|most recent|newest|upcoming|next)\b", re.IGNORECASE)
-_MARKER_AFTER_END = re.compile(r"([.!?][\"'”’)]*)\s*((?:\[\d+\]\s*)+)")
+# "done. [1] Next" -> "done [1]. Next": markers join the sentence they follow
+_MARKER_AFTER_END = re.compile(r"([.!?][\"'”’)]*)\s*((?:\[\d+\]\s*)*\[\d+\])")
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class AnswerSettings:
     support_threshold: float = 0.55  # verifier: a generated sentence needs this much support
     max_sentences: int = 3
     keep_ratio: float = 0.7  # further evidence must score this fraction of the best
-    conflict_similarity: float = 0.75  # near-identical sentences from two articles ...
+    conflict_similarity: float = 0.8  # sentences from two articles alike but for names/numbers ...
     max_tokens: int = 160  # ... that differ in a name or number: a conflict
 
 
@@ -99,16 +100,21 @@ class Answerer:
         return any(not mentions(context, e) for e in key_entities(question))
 
     def _conflict(self, best: Scored, scored: list[Scored], kind: str) -> Scored | None:
-        """A near-identical sentence from another article that states other names or numbers
-        (for a how-many/how-much question: other numbers, and none in common)."""
-        for other in scored:
-            if other.score < self.settings.keep_ratio * best.score:
-                break
-            if (other.sentence.hit.article_id == best.sentence.hit.article_id
-                    or float(other.vector @ best.vector) < self.settings.conflict_similarity):
+        """A sentence from another article that says the same with other names or numbers.
+
+        "The same" is judged with names and numbers masked out, so the differing facts cannot
+        hide the likeness; for a how-many/how-much question only numbers count, and a number
+        both sentences share means they agree."""
+        rivals = [o for o in scored if o.score >= self.settings.keep_ratio * best.score
+                  and o.sentence.hit.article_id != best.sentence.hit.article_id]
+        if not rivals:
+            return None
+        masked = self.embedder.embed_batch([mask_facts(x.sentence.text) for x in [best, *rivals]])
+        for other, vector in zip(rivals, masked[1:]):
+            if float(vector @ masked[0]) < self.settings.conflict_similarity:
                 continue
             a, b = facts(best.sentence.text), facts(other.sentence.text)
-            if kind in ("number", "amount"):
+            if kind in ("number", "amount", "measure"):
                 a, b = {f for f in a if f[0].isdigit()}, {f for f in b if f[0].isdigit()}
                 if a & b:
                     continue

@@ -29,10 +29,25 @@ class Verified:
 
 
 def facts(text: str) -> set[str]:
-    """Names and numbers: what a sentence may only state if its evidence states it too."""
-    words = _FACT.findall(text)
-    return {w.rstrip(".,") for i, w in enumerate(words)
-            if w[0].isdigit() or (w not in _COMMON_CAPS and not (i == 0 and text.startswith(w)))}
+    """Names and numbers: what a sentence may only state if its evidence states it too. A
+    capitalised first word counts only when it starts a multi-word name ("Baker Mayfield won")."""
+    found = list(_FACT.finditer(text))
+    out = set()
+    for i, m in enumerate(found):
+        word = m.group().rstrip(".,")
+        if word in _COMMON_CAPS:
+            continue
+        opening = not text[:m.start()].strip()
+        next_joins = i + 1 < len(found) and text[m.end():found[i + 1].start()] == " " and found[i + 1].group()[0].isupper()
+        if word[0].isdigit() or not opening or next_joins:
+            out.add(word)
+    return out
+
+
+def mask_facts(text: str) -> str:
+    """The sentence with its names and numbers blanked, to compare what two sentences claim."""
+    hidden = facts(text)
+    return _FACT.sub(lambda m: "_" if m.group().rstrip(".,") in hidden else m.group(), text)
 
 
 def support(sentence: str, vector: np.ndarray, source: str, source_vector: np.ndarray) -> float:
