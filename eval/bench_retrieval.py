@@ -44,9 +44,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 def build(size: int, work: Path) -> Path:
-    """An index of about `size` chunks (4-5 per generated article)."""
+    """An index of about `size` chunks."""
     data = work / f"data-{size}"
-    corpus = generate_corpus(work / f"corpus-{size}", n=max(1, size // 4), seed=size)
+    corpus = generate_corpus(work / f"corpus-{size}", n=max(1, size * 10 // 27), seed=size)  # ~2.7 chunks each
     index = Index(IndexConfig(data_dir=data, batch_chunks=4096), embedder=HashEmbedder())
     index.ingest([corpus])
     index.close()
