@@ -99,7 +99,7 @@ def bench_llm(runs: int = 3) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--sizes", default="1000,10000,100000", help="chunk counts; \"\" for none")
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--llm", action="store_true", help="also time the bundled LLM")
     args = parser.parse_args()
@@ -111,7 +111,7 @@ def main() -> None:
     embedder = SentenceTransformerEmbedder()
     embedder.embed_batch(queries[:2])
     print("chunks   | raw p50 / p95 ms (embed + 1 Chroma query) | newsrag search p50 / p95 ms | p50 ratio")
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in (int(s) for s in args.sizes.split(",") if s):
         row = measure(build(size, work), queries, embedder)
         print(f"{row['chunks']:>8} | {row['raw_p50']:8.1f} / {row['raw_p95']:6.1f} {'':20}| "
               f"{row['p50']:8.1f} / {row['p95']:6.1f} {'':10}| {row['p50'] / row['raw_p50']:.2f}x")
