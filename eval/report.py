@@ -48,14 +48,14 @@ def chart(compare: dict[str, dict], path: Path, title: str) -> None:
     names = list(compare)
     x = np.arange(len(CHARTED))
     width = 0.8 / max(1, len(names))
-    fig, ax = plt.subplots(figsize=(12, 4.5))
+    fig, ax = plt.subplots(figsize=(12, 5))
     for i, name in enumerate(names):
         values = [compare[name].get(key) or 0.0 for key, _ in CHARTED]
         ax.bar(x + i * width - 0.4 + width / 2, values, width, label=name)
     ax.set_xticks(x, [label for _, label in CHARTED])
     ax.set_ylim(0, 1.05)
     ax.set_title(title)
-    ax.legend(fontsize=8, ncols=min(4, len(names)))
+    ax.legend(fontsize=8, ncols=min(5, len(names)), loc="upper center", bbox_to_anchor=(0.5, -0.08))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
