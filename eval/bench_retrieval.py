@@ -13,7 +13,6 @@ import hashlib
 import os
 import random
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, free_port, run_cli
+from conftest import free_port, run_cli
 from index import IndexMismatchError, StoreUnavailableError
 
 pytestmark = pytest.mark.slow
