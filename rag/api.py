@@ -17,7 +17,7 @@ from pathlib import Path
 from index import Index, IngestReport
 
 from .answer import Answerer, is_time_sensitive
-from .chat import Chat
+from .chat import Chat, with_context
 from .dates import parse_time_scope, strip_time_phrase
 from .errors import ConfigError
 from .llm import LLM, make_llm
@@ -106,7 +106,7 @@ class Assistant:
         if not question or not question.strip():
             raise ConfigError("the question is empty; ask something about the articles")
         started = time.perf_counter()
-        full = f"{question.strip()} (context: {context})" if context else question
+        full = with_context(question, context)
         query, hits, scope = self._retrieve(full, **filters)
         retrieved = time.perf_counter()
         if context:

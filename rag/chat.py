@@ -20,11 +20,14 @@ def is_follow_up(question: str) -> bool:
     return len(question.split()) <= 4 or bool(_FOLLOW_UP.search(question))
 
 
+def with_context(question: str, context: str | None) -> str:
+    """The retrieval query of a question asked after `context` (None: it stands alone)."""
+    return f"{question.strip()} (context: {context})" if context else question.strip()
+
+
 def standalone(question: str, history: list[str]) -> str:
     """The question with the previous standalone question as context when it is a follow-up."""
-    if history and is_follow_up(question):
-        return f"{question.strip()} (context: {history[-1]})"
-    return question.strip()
+    return with_context(question, history[-1] if history and is_follow_up(question) else None)
 
 
 class Chat:
