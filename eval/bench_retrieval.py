@@ -1,7 +1,7 @@
 """Retrieval latency at 1k, 10k and 100k chunks against the raw cost measured in the same run
 (query embedding + one Chroma query), and the bundled LLM's first-token time and speed.
 
-    python -m eval.bench_retrieval [--sizes 1000,10000,100000] [--queries 50] [--llm]
+    python -m eval.bench_retrieval [--sizes 1000,10000,100000] [--queries 50] [--rerank mmr] [--llm]
 
 The corpus is generated (news-like sentences). To build 100k chunks in minutes, chunk vectors
 come from a fast stand-in with the real model's identity; queries use the real model.
@@ -52,9 +52,9 @@ def build(size: int, work: Path) -> Path:
     return data
 
 
-def measure(data: Path, queries: list[str], embedder) -> dict:
+def measure(data: Path, queries: list[str], embedder, rerank: str = "none") -> dict:
     index = Index(IndexConfig(data_dir=data), embedder=embedder)
-    bot = Assistant(Settings(data_dir=data), index=index)
+    bot = Assistant(Settings(data_dir=data, rerank=rerank), index=index)
     bot.search(queries[0])  # load BM25 and warm the caches before any clock starts
     raw, ours = [], []
     for q in queries:
@@ -100,6 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="chunk counts; \"\" for none")
     parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--rerank", default="none", help="time search with this reranker (none, mmr, cross-encoder:PATH)")
     parser.add_argument("--llm", action="store_true", help="also time the bundled LLM")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="newsrag-bench-"))
@@ -111,7 +112,7 @@ def main() -> None:
     embedder.embed_batch(queries[:2])
     print("chunks   | raw p50 / p95 ms (embed + 1 Chroma query) | newsrag search p50 / p95 ms | p50 ratio")
     for size in (int(s) for s in args.sizes.split(",") if s):
-        row = measure(build(size, work), queries, embedder)
+        row = measure(build(size, work), queries, embedder, args.rerank)
         print(f"{row['chunks']:>8} | {row['raw_p50']:8.1f} / {row['raw_p95']:6.1f} {'':20}| "
               f"{row['p50']:8.1f} / {row['p95']:6.1f} {'':10}| {row['p50'] / row['raw_p50']:.2f}x")
     shutil.rmtree(work, ignore_errors=True)

@@ -1,7 +1,7 @@
 """RGB counterfactual robustness (en_fact.json): accuracy on clean passages, and how often planted
 false passages are flagged as a conflict rather than repeated.
 
-    python -m eval.bench_rgb [--limit N] [--out DIR] [--llm extractive]
+    python -m eval.bench_rgb [--limit N] [--out DIR] [--llm extractive] [--rerank none]
 
 The data (CC BY-NC-SA 4.0, non-commercial) is read from ../shared/benchmarks/rgb at run time and
 never copied into the project. Each question sees only its own passages (the `article` filter), as
@@ -58,9 +58,9 @@ def write_corpus(records: list[dict], folder: Path) -> dict[str, Path]:
     return files
 
 
-def run_setting(name: str, records: list[dict], files: dict[str, Path], data_dir: Path, llm: str,
+def run_setting(name: str, records: list[dict], files: dict[str, Path], data_dir: Path, llm: str, rerank: str,
                 embedder=None) -> list[dict]:
-    settings = Settings(data_dir=data_dir, llm=llm)
+    settings = Settings(data_dir=data_dir, llm=llm, rerank=rerank)
     bot = Assistant(settings, index=Index(settings.index_config(), embedder=embedder))
     rows = []
     try:
@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None, embedder=None) -> dict:
     parser.add_argument("--limit", type=int, help="only the first N questions (quick runs)")
     parser.add_argument("--out", type=Path, default=Path("eval/out"), help="folder for rgb.json")
     parser.add_argument("--llm", default="extractive", help="answer backend (default: extractive)")
+    parser.add_argument("--rerank", default="none", help="reranker: none (default), mmr, cross-encoder:PATH")
     parser.add_argument("--data", type=Path, default=RGB, help="path to en_fact.json")
     args = parser.parse_args(argv)
 
@@ -101,18 +102,18 @@ def main(argv: list[str] | None = None, embedder=None) -> dict:
     embedder = embedder or make_embedder(Settings().embedder)  # loaded once for both settings
     work = Path(tempfile.mkdtemp(prefix="newsrag-rgb-"))
     started = time.perf_counter()
-    result: dict = {"questions": len(records), "llm": args.llm}
+    result: dict = {"questions": len(records), "llm": args.llm, "rerank": args.rerank}
     try:
         files = write_corpus(records, work / "corpus")
         for name in SETTINGS:
-            rows = run_setting(name, records, files, work / f"data-{name}", args.llm, embedder)
+            rows = run_setting(name, records, files, work / f"data-{name}", args.llm, args.rerank, embedder)
             result[name] = {**summarize(rows), "records": rows}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result["seconds"] = round(time.perf_counter() - started, 1)
 
     cols = ("accuracy", "abstained", "conflict_flagged", "fake_stated_unflagged", "conflict_gold_vs_fake")
-    print(f"RGB en_fact, {len(records)} questions, llm={args.llm}, {result['seconds']} s")
+    print(f"RGB en_fact, {len(records)} questions, llm={args.llm}, rerank={args.rerank}, {result['seconds']} s")
     print(f"{'setting':<15}" + "".join(f"{c:>22}" for c in cols))
     for name in SETTINGS:
         print(f"{name:<15}" + "".join(f"{result[name][c]:>22.3f}" for c in cols))

@@ -14,7 +14,7 @@ from rag.api import open_index
 from rag.verify import support_score
 
 from . import metrics
-from .gold import GoldItem, corpus_texts, load_gold
+from .gold import GoldItem, load_gold
 from .report import write_report
 
 
@@ -23,13 +23,23 @@ class RunConfig:
     name: str
     llm: str = "extractive"
     retrieval: str = "hybrid"
+    rerank: str = "none"
+
+    @classmethod
+    def of(cls, retrieval: str, llm: str, rerank: str = "none") -> "RunConfig":
+        """Named `retrieval[+rerank]+llm`, e.g. `hybrid+mmr+extractive`."""
+        parts = [retrieval] + ([rerank.split(":")[0]] if rerank != "none" else []) + [llm]
+        return cls("+".join(parts), llm, retrieval, rerank)
 
 
-def compare_configs(llms: list[str]) -> list[RunConfig]:
-    """Retrievers (dense, bm25, hybrid) with the first backend, then hybrid with each other backend."""
-    first, *others = llms
-    configs = [RunConfig(f"{mode}+{first}", first, mode) for mode in ("dense", "bm25", "hybrid")]
-    return configs + [RunConfig(f"hybrid+{llm}", llm) for llm in others]
+def compare_configs(llms: list[str], reranks: tuple[str, ...] | list[str] = ("none",)) -> list[RunConfig]:
+    """Retrievers (dense, bm25, hybrid) with the first backend and reranker, then hybrid with each
+    other reranker, then hybrid with each other backend."""
+    llm, *other_llms = llms
+    rerank, *other_reranks = reranks
+    return ([RunConfig.of(mode, llm, rerank) for mode in ("dense", "bm25", "hybrid")]
+            + [RunConfig.of("hybrid", llm, r) for r in other_reranks]
+            + [RunConfig.of("hybrid", other, rerank) for other in other_llms])
 
 
 def eval_data_dir(corpus: Path, settings: Settings) -> Path:
@@ -44,12 +54,14 @@ def run(gold: Path, corpus: Path, configs: list[RunConfig], out: Path, settings:
     settings = (settings or Settings()).replace(data_dir=eval_data_dir(corpus, settings or Settings()))
     index = open_index(settings)
     report = index.ingest([corpus])
-    texts = corpus_texts(corpus)
-    items = load_gold(gold, articles=texts)
     aliases = index.registry.aliases()
+    texts = {a.id: a.text for a in index.registry.articles()}  # as stored: no second load of the corpus
+    texts.update({alias: texts[canonical] for alias, canonical in aliases.items()})
+    items = load_gold(gold, articles=texts)
     results = {}
     for config in configs:
-        bot = Assistant(settings.replace(llm=config.llm, retrieval=config.retrieval), index=index)
+        bot = Assistant(settings.replace(llm=config.llm, retrieval=config.retrieval, rerank=config.rerank),
+                        index=index)
         results[config.name] = evaluate(bot, items, texts, aliases, progress, config.name,
                                         settings.support_threshold)
     if baseline:

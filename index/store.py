@@ -56,6 +56,10 @@ class VectorStore(ABC):
     def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[StoredChunk, float]]: ...
 
     @abstractmethod
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of `ids`, in that order."""
+
+    @abstractmethod
     def check_identity(self, identity: dict) -> None:
         """Refuse to mix vectors of another embedder into this store."""
 
@@ -121,6 +125,11 @@ class ChromaStore(VectorStore):
 
     def drop(self) -> None:
         self.client.delete_collection(self.collection.name)
+
+    def vectors(self, ids):
+        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        by_id = dict(zip(got["ids"], got["embeddings"]))
+        return np.array([by_id[cid] for cid in ids], dtype=np.float32)
 
     def query(self, vector, k, where=None):
         k = min(k, self.count())

@@ -22,6 +22,7 @@ from .dates import parse_time_scope, strip_time_phrase
 from .errors import ConfigError
 from .llm import LLM, make_llm
 from .models import Answer, Citation, Hit
+from .rerank import make_reranker
 from .retrieval import Filters, Retriever
 from .settings import Settings
 
@@ -58,7 +59,9 @@ class Assistant:
                  llm: LLM | None = None) -> None:
         self.settings = settings or Settings()
         self.index = index or open_index(self.settings)
-        self.retriever = Retriever(self.index, self.settings.retrieval_settings())
+        s = self.settings
+        self.retriever = Retriever(self.index, s.retrieval_settings(),
+                                   make_reranker(s.rerank, self.index, s.mmr_weight))
         self._llms: dict[str, LLM] = {self.settings.llm: llm} if llm else {}
         self._lock = threading.Lock()  # the registry, BM25 and Chroma handles are shared
         self._llm_lock = threading.Lock()
@@ -76,7 +79,7 @@ class Assistant:
                 s = self.settings
                 self._llms[name] = make_llm(name, model=s.llm_model if name == s.llm else None,
                                             base_url=s.llm_base_url, api_key=s.llm_api_key,
-                                            timeout=s.llm_timeout)
+                                            timeout=s.llm_timeout, threads=s.llm_threads or None)
             return self._llms[name]
 
     def search(self, question: str, *, since: str | date | None = None, until: str | date | None = None,

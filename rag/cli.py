@@ -55,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--llm", help="answer backend (default extractive); with --compare a comma list, e.g. extractive,local")
     p.add_argument("--retrieval", help="hybrid (default), dense or bm25")
     p.add_argument("--out", default="eval/out", help="where report.json, table.md and report.png go")
-    p.add_argument("--compare", action="store_true", help="compare dense/bm25/hybrid retrieval and each --llm backend")
+    p.add_argument("--rerank", help="none (default), mmr or cross-encoder:PATH; with --compare a comma list, e.g. none,mmr")
+    p.add_argument("--compare", action="store_true",
+                   help="compare dense/bm25/hybrid retrieval, each --rerank and each --llm backend")
     p.add_argument("--baseline", action="store_true", help="also score LlamaIndex's default query engine")
     _common(p)
 
@@ -70,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--llm", help="default answer backend: extractive (default), local, ollama, openai")
     p.add_argument("--llm-model", help="GGUF path (local) or model name (ollama/openai)")
     p.add_argument("--llm-base-url", help="server URL for ollama/openai")
+    p.add_argument("--rerank", help="none (default), mmr or cross-encoder:PATH")
     _common(p)
     return parser
 
@@ -81,11 +84,12 @@ def _answer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--llm", help="extractive (default), local, ollama, openai, or package.module:Class")
     p.add_argument("--llm-model", help="GGUF path (local) or model name (ollama/openai)")
     p.add_argument("--llm-base-url", help="server URL for ollama/openai")
+    p.add_argument("--rerank", help="none (default), mmr or cross-encoder:PATH")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     names = ("data_dir", "chroma_host", "chroma_port", "embedder", "chunk_size", "chunk_overlap", "max_file_mb",
-             "llm", "llm_model", "llm_base_url")
+             "llm", "llm_model", "llm_base_url", "rerank")
     return Settings.from_env(os.environ, **{n: getattr(args, n, None) for n in names})
 
 
@@ -177,11 +181,12 @@ def cmd_eval(args) -> int:
     from eval import runner
 
     llms = (args.llm or "extractive").split(",")
+    reranks = (args.rerank or "none").split(",")
     if args.compare:
-        configs = runner.compare_configs(llms)
+        configs = runner.compare_configs(llms, reranks)
     else:
-        configs = [runner.RunConfig(f"{args.retrieval or 'hybrid'}+{llms[0]}", llms[0], args.retrieval or "hybrid")]
-    settings = settings_from(argparse.Namespace(**{**vars(args), "llm": None}))
+        configs = [runner.RunConfig.of(args.retrieval or "hybrid", llms[0], reranks[0])]
+    settings = settings_from(argparse.Namespace(**{**vars(args), "llm": None, "rerank": None}))
     runner.run(Path(args.gold), Path(args.corpus), configs, Path(args.out), settings,
                progress=sys.stderr.isatty(), baseline=args.baseline)
     return 0

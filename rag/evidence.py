@@ -45,6 +45,7 @@ class Sentence:
     start: int  # offsets in the article
     end: int
     text: str
+    terms: frozenset[str]  # stemmed content words, tokenized once per question
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def mentions(text: str, entity: str) -> bool:
 
 def candidates(hits: list[Hit]) -> list[Sentence]:
     """Every distinct, trustworthy sentence of the retrieved chunks, with article offsets."""
-    seen, out = set(), []
+    seen, found = set(), []
     for hit in hits:
         for a, b in sentence_spans(hit.text):
             key = (hit.article_id, hit.start + a)
@@ -115,8 +116,10 @@ def candidates(hits: list[Hit]) -> list[Sentence]:
             if key in seen or len(text.split()) < 4 or _INJECTION.search(text):
                 continue
             seen.add(key)
-            out.append(Sentence(hit, hit.start + a, hit.start + b, text))
-    return out
+            found.append((hit, a, b, text))
+    terms = tokenize([text for *_, text in found]) if found else []
+    return [Sentence(hit, hit.start + a, hit.start + b, text, frozenset(t))
+            for (hit, a, b, text), t in zip(found, terms)]
 
 
 def question_terms(question: str) -> set[str]:
@@ -124,16 +127,13 @@ def question_terms(question: str) -> set[str]:
     return set(tokenize([question])[0]) - _QUESTION_STEMS
 
 
-def _novelty(asked: set[str], text: str) -> float:
+def _novelty(asked: set[str], words: frozenset[str]) -> float:
     """Share of the sentence's content words that the question does not already contain."""
-    words = set(tokenize([text])[0])
     return len(words - asked) / len(words) if words else 0.0
 
 
-def lexical_overlap(query_terms: set[str], text: str) -> float:
-    if not query_terms:
-        return 0.0
-    return len(query_terms & set(tokenize([text])[0])) / len(query_terms)
+def lexical_overlap(query_terms: set[str], words: frozenset[str]) -> float:
+    return len(query_terms & words) / len(query_terms) if query_terms else 0.0
 
 
 def split_question(question: str) -> list[str]:
@@ -158,11 +158,11 @@ def score(question: str, sentences: list[Sentence], vectors: np.ndarray, embedde
     totals = np.zeros(len(sentences))
     for q, qv in zip(queries, query_vectors):
         terms = question_terms(q)
-        totals += [(1 - lexical_weight) * float(v @ qv) + lexical_weight * lexical_overlap(terms, s.text)
+        totals += [(1 - lexical_weight) * float(v @ qv) + lexical_weight * lexical_overlap(terms, s.terms)
                    for s, v in zip(sentences, vectors)]
     totals /= len(queries)
     asked = question_terms(question)
-    novelty = np.array([_novelty(asked, s.text) for s in sentences])
+    novelty = np.array([_novelty(asked, s.terms) for s in sentences])
     totals *= 0.7 + 0.3 * novelty  # a sentence that only restates the question answers nothing
     scored = [Scored(s, float(t), v) for s, t, v in zip(sentences, totals, vectors)]
     return sorted(scored, key=lambda x: -x.score)
@@ -179,11 +179,11 @@ def select(question: str, scored: list[Scored], max_sentences: int = 3, keep_rat
     best = fitting[0]
     chosen = [best]
     terms = question_terms(question)
-    covered = terms & set(tokenize([best.sentence.text])[0])
+    covered = terms & best.sentence.terms
     for s in fitting[1:]:
         if len(chosen) == max_sentences or s.score < keep_ratio * best.score:
             break
-        words = set(tokenize([s.sentence.text])[0])
+        words = s.sentence.terms
         if any(float(s.vector @ c.vector) > redundancy for c in chosen):
             continue
         new_article = all(s.sentence.hit.article_id != c.sentence.hit.article_id for c in chosen)

@@ -10,6 +10,7 @@ import numpy as np
 from index import Index
 
 from .models import Hit
+from .rerank import NoRerank, Reranker
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -45,6 +46,7 @@ class RetrievalSettings:
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     per_article: int = 2
+    rerank_depth: int = 20  # fused candidates the reranker reorders
 
 
 def _num(d: date) -> int:
@@ -52,8 +54,10 @@ def _num(d: date) -> int:
 
 
 class Retriever:
-    def __init__(self, index: Index, settings: RetrievalSettings = RetrievalSettings()) -> None:
+    def __init__(self, index: Index, settings: RetrievalSettings = RetrievalSettings(),
+                 reranker: Reranker | None = None) -> None:
         self.index, self.settings = index, settings
+        self.reranker = reranker or NoRerank()
         self.generation = -1
         self._refresh()
 
@@ -104,10 +108,16 @@ class Retriever:
             by_date = sorted(scores, key=lambda cid: -self.dates[self.position[cid]])
             for rank, cid in enumerate(by_date):
                 scores[cid] += 1.0 / (s.rrf_k + rank)
-        chosen = self._diverse(sorted(scores, key=scores.get, reverse=True), k)
-        missing = [cid for cid in chosen if "text" not in ranked[cid]]
+        order = sorted(scores, key=scores.get, reverse=True)
+        if not isinstance(self.reranker, NoRerank):
+            head = self._hits(order[:max(k, s.rerank_depth)], ranked, scores)
+            order = [h.chunk_id for h in self.reranker.rerank(query, head)] + order[len(head):]
+        return self._hits(self._diverse(order, k), ranked, scores)
+
+    def _hits(self, ids: list[str], ranked: dict, scores: dict) -> list[Hit]:
+        missing = [cid for cid in ids if "text" not in ranked[cid]]
         texts = {cid: text for cid, (_, text) in self.index.registry.chunk_texts(missing).items()}
-        return [self._hit(cid, ranked[cid].get("text") or texts[cid], scores[cid], ranked[cid]) for cid in chosen]
+        return [self._hit(cid, ranked[cid].get("text") or texts[cid], scores[cid], ranked[cid]) for cid in ids]
 
     def _diverse(self, order: list[str], k: int) -> list[str]:
         """Top `k` in score order with at most `per_article` chunks per article, filled from the
@@ -119,7 +129,8 @@ class Retriever:
                 per_article[article] = per_article.get(article, 0) + 1
                 chosen.append(cid)
         chosen += [cid for cid in order if cid not in chosen][:k - len(chosen)]
-        return sorted(chosen, key=order.index)
+        position = {cid: i for i, cid in enumerate(order)}
+        return sorted(chosen, key=position.get)
 
     def _mask(self, filters: Filters) -> np.ndarray | None:
         if not (filters.since or filters.until or filters.sources or filters.article_ids):

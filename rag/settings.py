@@ -35,12 +35,18 @@ class Settings:
     llm_model: str | None = _s(None, "local: a GGUF path (unset: bundled SmolLM2-135M); ollama/openai: model name")
     llm_base_url: str | None = _s(None, "ollama/openai server URL, e.g. http://127.0.0.1:11434 or http://host:8000/v1")
     llm_api_key: str | None = _s(None, "API key for an OpenAI-compatible server")
+    llm_threads: int = _s(0, "local: llama.cpp threads; 0 = all cores (on a busy machine 1 is faster: "
+                             "its threads spin while waiting)")
     llm_timeout: float = _s(60.0, "seconds to wait for an LLM server")
     retrieval: str = _s("hybrid", "hybrid (dense + BM25, fused), dense or bm25")
     top_k: int = _s(8, "chunks retrieved per question")
     per_article: int = _s(2, "at most this many of the top chunks from one article")
     dense_weight: float = _s(1.0, "weight of dense ranks in reciprocal-rank fusion")
     bm25_weight: float = _s(1.0, "weight of BM25 ranks in reciprocal-rank fusion")
+    rerank: str = _s("none", "re-rank the fused candidates: none, mmr, cross-encoder:PATH (a local CrossEncoder "
+                             "folder) or package.module:Class")
+    rerank_depth: int = _s(20, "fused candidates the reranker reorders")
+    mmr_weight: float = _s(0.7, "mmr: weight of relevance against novelty (1.0 = no diversity)")
     min_evidence: float = _s(0.3, "abstain when the best evidence sentence scores below this")
     support_threshold: float = _s(0.55, "verifier: support a generated sentence needs to be kept")
     batch_chunks: int = _s(256, "chunks embedded and written per batch (smaller: less lost to a crash)")
@@ -74,7 +80,8 @@ class Settings:
         if self.retrieval not in MODES:
             raise ConfigError(f"retrieval {self.retrieval!r} is not one of {', '.join(MODES)}")
         return RetrievalSettings(mode=self.retrieval, top_k=self.top_k, per_article=self.per_article,
-                                 dense_weight=self.dense_weight, bm25_weight=self.bm25_weight)
+                                 dense_weight=self.dense_weight, bm25_weight=self.bm25_weight,
+                                 rerank_depth=self.rerank_depth)
 
     def answer_settings(self) -> AnswerSettings:
         return AnswerSettings(min_evidence=self.min_evidence, support_threshold=self.support_threshold)

@@ -28,10 +28,15 @@ def test_eval_seeds_writes_report_table_and_chart(tmp_path):
     # the seed set is small and hand-checked: the bot must do far better than the measured
     # LlamaIndex default (answer-correct 0.14, no abstentions)
     assert report["hit_at_5"] >= 0.9 and report["answer_correct"] >= 0.6 and report["abstention_accuracy"] >= 0.5
-    # a second run re-uses the index: nothing is embedded again
+    # a second run re-uses the same index and compares retrievers and rerankers
     again = run_cli("eval", "--gold", str(ROOT / "eval/gold/seeds.jsonl"), "--corpus", str(ROOT / "seeds"),
-                    "--out", str(out), "--data-dir", str(tmp_path / "data"), timeout=900)
-    assert again.returncode == 0 and json.loads((out / "report.json").read_text())["index"]["articles"] == 1
+                    "--out", str(out), "--data-dir", str(tmp_path / "data"), "--compare", "--rerank", "none,mmr",
+                    timeout=900)
+    assert again.returncode == 0, again.stderr
+    compared = json.loads((out / "report.json").read_text())
+    assert compared["index"]["articles"] == 1 and compared["index"]["chunks"] == report["index"]["chunks"]
+    assert set(compared["compare"]) == {"dense+extractive", "bm25+extractive", "hybrid+extractive",
+                                        "hybrid+mmr+extractive"}
 
 
 def test_bad_gold_file_reports_every_line(tmp_path):

@@ -190,6 +190,17 @@ def test_make_llm_builds_each_backend():
     assert set(BACKENDS) == {"local", "ollama", "openai", "extractive"}
 
 
+def test_local_thread_count_comes_from_the_settings(tmp_path):
+    import os
+
+    from rag import Assistant, Settings
+
+    assert make_llm("local").n_threads == os.cpu_count()
+    bot = Assistant(Settings(data_dir=tmp_path, llm="local", llm_threads=1))
+    assert bot.llm().n_threads == 1
+    bot.close()
+
+
 def test_make_llm_unknown_name_lists_the_choices():
     with pytest.raises(ConfigError, match="local, ollama, openai, extractive or a dotted path"):
         make_llm("gpt5")

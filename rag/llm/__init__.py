@@ -11,10 +11,11 @@ BACKENDS = ("local", "ollama", "openai", "extractive")
 
 
 def make_llm(name: str, *, model: str | None = None, base_url: str | None = None,
-             api_key: str | None = None, timeout: float = 60.0) -> LLM:
+             api_key: str | None = None, timeout: float = 60.0, threads: int | None = None) -> LLM:
     """Build an LLM backend by name, or by a dotted path `package.module:Class`.
 
-    local: a GGUF file (`model` is its path; unset: the bundled SmolLM2-135M-Instruct);
+    local: a GGUF file (`model` is its path; unset: the bundled SmolLM2-135M-Instruct) run on
+    `threads` CPU threads (unset: all cores);
     ollama: a model served by `ollama serve` (`model` like "llama3.2");
     openai: any OpenAI-compatible server (`base_url` defaults to https://api.openai.com/v1);
     extractive: no model, answers with the evidence sentences themselves.
@@ -23,7 +24,7 @@ def make_llm(name: str, *, model: str | None = None, base_url: str | None = None
     if name == "local":
         from .local import LocalLLM
 
-        return LocalLLM(model)
+        return LocalLLM(model, n_threads=threads)
     if name in ("ollama", "openai"):
         if not model:
             example = "llama3.2" if name == "ollama" else "gpt-4o-mini"

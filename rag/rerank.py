@@ -1,0 +1,93 @@
+"""Re-ranking of the fused candidates before the per-article cap: none, MMR (LLM-free, uses the
+stored chunk vectors) or a user-supplied cross-encoder. The eval decides the default."""
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import numpy as np
+
+from index import Index
+
+from .errors import ConfigError
+from .models import Hit
+
+KINDS = ("none", "mmr", "cross-encoder:PATH", "package.module:Class")
+
+
+class Reranker(ABC):
+    """Reorders candidates (best first, as fused) for one query; may not add or drop any."""
+
+    @abstractmethod
+    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]: ...
+
+
+class NoRerank(Reranker):
+    def rerank(self, query, hits):
+        return hits
+
+
+class MMRReranker(Reranker):
+    """Maximal marginal relevance across articles: relevance is the fused score (min-max scaled, so
+    BM25 keeps its say), redundancy the cosine to chunks of *other* articles already picked, so
+    the same story from several outlets cannot fill the top. Chunks of one article are never
+    redundant with each other: they hold different facts (the per-article cap limits them)."""
+
+    def __init__(self, index: Index, weight: float = 0.7) -> None:
+        self.index, self.weight = index, weight
+
+    def rerank(self, query, hits):
+        if len(hits) < 3:
+            return hits
+        vectors = self.index.store.vectors([h.chunk_id for h in hits])
+        scores = np.array([h.score for h in hits])
+        span = scores.max() - scores.min()
+        relevance = (scores - scores.min()) / span if span else np.ones(len(hits))
+        similarity = vectors @ vectors.T
+        articles = np.array([h.article_id for h in hits])
+        similarity[articles[:, None] == articles[None, :]] = 0.0
+        picked, left = [0], list(range(1, len(hits)))
+        while left:
+            redundancy = similarity[np.ix_(left, picked)].max(axis=1)
+            mmr = self.weight * relevance[left] - (1 - self.weight) * redundancy
+            picked.append(left.pop(int(np.argmax(mmr))))
+        return [hits[i] for i in picked]
+
+
+class CrossEncoderReranker(Reranker):
+    """Scores (question, headline + chunk) pairs with a local sentence-transformers CrossEncoder."""
+
+    def __init__(self, path: str | Path) -> None:
+        path = Path(path).expanduser()
+        if not path.is_dir():
+            raise ConfigError(f"cross-encoder model {path} is not a directory; give a local "
+                              "sentence-transformers CrossEncoder folder: --rerank cross-encoder:PATH")
+        from sentence_transformers import CrossEncoder
+
+        self.model = CrossEncoder(str(path), device="cpu", local_files_only=True)
+
+    def rerank(self, query, hits):
+        if len(hits) < 2:
+            return hits
+        scores = self.model.predict([(query, f"{h.title}\n{h.text}") for h in hits],
+                                    convert_to_numpy=True, show_progress_bar=False)
+        order = sorted(range(len(hits)), key=lambda i: -float(np.ravel(scores[i])[0]))
+        return [hits[i] for i in order]
+
+
+def make_reranker(spec: str, index: Index, mmr_weight: float = 0.7) -> Reranker:
+    """`none`, `mmr`, `cross-encoder:PATH`, or a dotted `package.module:Class` taking the index."""
+    if spec in ("", "none"):
+        return NoRerank()
+    if spec == "mmr":
+        return MMRReranker(index, mmr_weight)
+    if spec.startswith("cross-encoder:"):
+        return CrossEncoderReranker(spec.partition(":")[2])
+    if ":" in spec:
+        module, _, name = spec.partition(":")
+        try:
+            return getattr(importlib.import_module(module), name)(index)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"cannot load reranker {spec!r} ({exc})") from exc
+    raise ConfigError(f"unknown reranker {spec!r}; use one of {', '.join(KINDS)}")
