@@ -25,13 +25,17 @@ _INJECTION = re.compile("|".join((
 _MEASURE = re.compile(r"\d\s?(cm|mm|m|km|kg|g|ft|feet|foot|inch(es)?|metres?|meters?|miles?|mph|km/h|kph|"
                       r"tonnes?|tons?|pounds|lb|%|per ?cent|hours?|minutes?|seconds?|days?|weeks?|months?|years?)\b",
                       re.IGNORECASE)
-_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
-                     r"hundreds?|thousands?|millions?|billions?|half|third|quarter)\b(?!-)", re.IGNORECASE)
+_NUMBER_WORDS = (r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
+                 r"hundreds?|thousands?|millions?|billions?|half|third|quarter)\b(?!-)")
+_NUMBER = re.compile(rf"\d|{_NUMBER_WORDS}", re.IGNORECASE)
 _AMOUNT = re.compile(r"[£$€¥]\s?\d|\d[\d,.]*\s?(%|bn|m\b|k\b)|\b(per ?cent|percent|million|billion|trillion|"
                      r"euros?|dollars?|pounds?|pence|cents?)\b", re.IGNORECASE)
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _DATE = re.compile(rf"\b({_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
                    r"yesterday|today|tomorrow|tonight|week|month|year|ago|(19|20)\d\d)\b", re.IGNORECASE)
+# numbers, number words and date words: what a number/date answer must add to the question
+_FACT_TOKEN = re.compile(rf"\d[\d,.]*\d|\d|{_NUMBER_WORDS}|{_DATE.pattern}", re.IGNORECASE)
+_PUNCT = "\"'“”‘’()[],.;:!?-"
 _QUESTION_STEMS = {"whi", "what", "who", "whom", "whose", "when", "where", "how", "which", "say", "said", "tell"}
 _DEMONYM = re.compile(r"(ish|ese|ian|an|ic|i)$")  # "which Italian club": describes, need not be named
 _GENERIC_CAPS = {"TV", "PC", "CD", "DVD", "CEO", "MP", "MPs", "AM", "PM", "UN"}
@@ -58,41 +62,46 @@ class Scored:
 def answer_kind(question: str) -> str:
     """What a sentence must contain to answer: number, date, name or anything."""
     q = question.lower()
-    if re.search(r"\bhow much\b|\bwhat (price|amount|sum|value)\b|\bworth\b|\bcost\b", q):
+    if re.search(r"\bhow much\b|\bwhat (price|amount|sum|value|budget|salary|fee|fine|revenue|profit)\b|"
+                 r"\bworth\b|\bcost\b", q):
         return "amount"
     if re.search(r"\bhow (tall|far|high|heavy|fast|big|long is|long was|wide|deep)\b", q):
         return "measure"
-    if re.search(r"\bhow (many|long|old)\b|\bwhat (percentage|number|share)\b|"
+    if re.search(r"\bhow (many|long|old)\b|\b(what|which) (percentage|number|share|odds|score)\b|"
                  r"\b(rise|rose|risen|fall|fell|fallen|increase|cut|drop|grow|grew)s?d? (to|by)\b", q):
         return "number"
-    if re.search(r"\bwhen\b|\bwhat (date|day|time|year|month)\b|\bwhich (day|date|year|month)\b", q):
+    if re.search(r"\bwhen\b|\b(what|which) (date|day|time|year|month)\b", q):
         return "date"
-    if re.search(r"\bwho(m|se)?\b|\bwhere\b|\bwhich (person|company|country|city|firm|team|club|minister|official)\b", q):
+    if re.search(r"\bwho(m|se)?\b|\bwhere\b|\bwhich\b", q):  # "which newspaper/book/team...": a name
         return "name"
     return "any"
 
 
-def fits_kind(text: str, kind: str) -> bool:
-    if kind == "measure":
-        return bool(_MEASURE.search(text))
-    if kind == "amount":
-        return bool(_AMOUNT.search(text))
-    if kind == "number":
-        return bool(_NUMBER.search(text))
-    if kind == "date":
-        return bool(_DATE.search(text))
-    if kind == "name":  # a capitalised word after the first one
-        return any(w[:1].isupper() for w in text.split()[1:])
-    return True
+def fits_kind(text: str, kind: str, question: str = "") -> bool:
+    """Whether the sentence states a fact of the asked kind that the question does not already
+    state ("Meet the new CEO of Vanguard" names no one new for "Who is the new CEO of Vanguard?")."""
+    if kind == "any":
+        return True
+    if kind == "name":  # a capitalised word after the first one, not from the question
+        words = (w.strip(_PUNCT) for w in text.split()[1:])
+        return any(w[:1].isupper() and not mentions(question, w) for w in words if w)
+    pattern = {"measure": _MEASURE, "amount": _AMOUNT, "number": _NUMBER, "date": _DATE}[kind]
+    if not pattern.search(text):
+        return False
+    asked = {m.group().lower() for m in _FACT_TOKEN.finditer(question)}
+    return any(m.group().lower() not in asked for m in _FACT_TOKEN.finditer(text)
+               if kind == "date" or m.group()[0].isdigit() or _NUMBER.fullmatch(m.group()))
 
 
 def key_entities(question: str) -> list[str]:
     """Names and numbers the question is about ("China", "2027"): the evidence must mention them."""
-    words = re.findall(r"[A-Za-z][\w’']*|\d[\d,.]*", question)  # "Booker-winning" -> "Booker"
+    # "Booker-winning" -> "Booker"; "U.S." -> "US" (matched dotted or not)
+    words = re.findall(r"(?:[A-Z]\.){2,}|[A-Za-z][\w’']*|\d[\d,.]*", question)
     out = []
     for i, word in enumerate(words):
+        word = word.replace(".", "") if re.fullmatch(r"(?:[A-Z]\.){2,}", word) else word
         word = re.sub(r"[’']s$", "", word).strip(",.’'")
-        if not word or word.lower() in _QUESTION_WORDS or word in _GENERIC_CAPS:
+        if len(word) < 2 or word.lower() in _QUESTION_WORDS or word in _GENERIC_CAPS:
             continue
         adjective = _DEMONYM.search(word) and i + 1 < len(words) and words[i + 1][0].islower()
         if word[0].isdigit() or (word[0].isupper() and i > 0 and not adjective):
@@ -101,7 +110,10 @@ def key_entities(question: str) -> list[str]:
 
 
 def mentions(text: str, entity: str) -> bool:
-    """Case-insensitive word-start match that tolerates inflection ("Russia" ~ "Russian")."""
+    """Case-insensitive word-start match that tolerates inflection ("Russia" ~ "Russian") and
+    dotted initials ("US" ~ "U.S.")."""
+    if entity.isupper() and entity.isalpha() and len(entity) <= 4:
+        return re.search(r"\b" + r"\.?".join(entity), text) is not None  # case kept: "US" is not "us"
     stem = entity.lower()[: max(4, len(entity) - 3)] if entity[0].isalpha() else entity
     return re.search(rf"\b{re.escape(stem)}", text, re.IGNORECASE) is not None
 
@@ -173,7 +185,7 @@ def select(question: str, scored: list[Scored], max_sentences: int = 3, keep_rat
     """The best sentence that can answer this kind of question, then up to a few more that are
     nearly as good, not redundant, and cover question terms or entities not yet covered."""
     kind = answer_kind(question)
-    fitting = [s for s in scored if fits_kind(s.sentence.text, kind)]
+    fitting = [s for s in scored if fits_kind(s.sentence.text, kind, question)]
     if not fitting:
         return []
     best = fitting[0]

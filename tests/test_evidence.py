@@ -1,0 +1,61 @@
+"""The LLM-free evidence checks on their own: what kind of answer a question asks for, whether a
+sentence adds that kind of fact, and which names a question is about."""
+from __future__ import annotations
+
+import pytest
+
+from rag.evidence import answer_kind, fits_kind, key_entities, mentions, split_question
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("How much did the group pay for the Savoy?", "amount"),
+    ("What budget did the division have?", "amount"),
+    ("How tall is Asimo now?", "measure"),
+    ("How many people were evacuated?", "number"),
+    ("What odds did William Hill give?", "number"),
+    ("Which number was his star?", "number"),
+    ("When was the summit planned?", "date"),
+    ("Which year's conference will be in Manchester?", "date"),
+    ("Who made the phone call?", "name"),
+    ("Which newspaper got the bomb warning?", "name"),
+    ("Why was the summit cancelled?", "any"),
+])
+def test_answer_kind(question, kind):
+    assert answer_kind(question) == kind
+
+
+@pytest.mark.parametrize("sentence, kind, question, fits", [
+    # a sentence that only repeats the question's names or numbers adds nothing
+    ("Meet the new CEO of Vanguard.", "name", "Who is the new CEO of Vanguard?", False),
+    ("New Vanguard CEO Tim Buckley spoke on Monday.", "name", "Who is the new CEO of Vanguard?", True),
+    ("The 2017 French presidential election was contested.", "date", "When was the 2017 French election?", False),
+    ("Splatoon 2 was released in July 2017.", "date", "When was Splatoon 2 released?", True),
+    ("The summit was set for 2025.", "number", "How many leaders met in 2025?", False),
+    ("Eight leaders met in 2025.", "number", "How many leaders met in 2025?", True),
+    ("It cost £750m last year.", "amount", "How much did it cost?", True),
+    ("It cost a great deal.", "amount", "How much did it cost?", False),
+    ("Anything at all answers a why question.", "any", "Why?", True),
+])
+def test_fits_kind_needs_a_fact_the_question_does_not_state(sentence, kind, question, fits):
+    assert fits_kind(sentence, kind, question) is fits
+
+
+def test_key_entities_reads_dotted_initials_as_one_name():
+    assert key_entities("Who won the men's singles U.S. Open 2021?") == ["US", "Open", "2021"]
+    assert key_entities("What rose to 3.5.") == ["3.5"]
+    assert key_entities("Which Italian club signed him?") == []  # a demonym describes, need not be named
+
+
+@pytest.mark.parametrize("text, entity, found", [
+    ("the U.S. election", "US", True),
+    ("US election", "US", True),
+    ("tell us more", "US", False),  # initials keep their case
+    ("Russian troops", "Russia", True),
+    ("talks in Moscow", "Russia", False),
+])
+def test_mentions(text, entity, found):
+    assert mentions(text, entity) is found
+
+
+def test_split_question_keeps_each_part():
+    assert split_question("Who bought the Savoy, and who sold it?") == ["Who bought the Savoy", "who sold it?"]
