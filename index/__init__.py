@@ -2,7 +2,7 @@
 from .chunking import ChunkSettings
 from .errors import ConfigError, IndexMismatchError, NewsragError, StoreUnavailableError
 from .models import Article, Chunk
-from .pipeline import Index, IndexConfig, IngestReport
+from .pipeline import FileReport, Index, IndexConfig, IngestReport
 
 __all__ = ["Article", "Chunk", "ChunkSettings", "ConfigError", "Index", "IndexConfig",
-           "IndexMismatchError", "IngestReport", "NewsragError", "StoreUnavailableError"]
+           "FileReport", "IndexMismatchError", "IngestReport", "NewsragError", "StoreUnavailableError"]

@@ -11,6 +11,7 @@ import queue
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,33 @@ class IndexConfig:
     batch_chunks: int = 256  # chunks embedded and written per batch
 
 
+@dataclass(frozen=True)
+class FileReport:
+    """What one file (or a path that could not be read) came to in an ingest."""
+
+    path: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicate: int = 0  # same text as a stored article: recorded as an alias
+    failed: int = 0  # files or records that could not be loaded
+    chunks: int = 0  # chunks embedded and written for it
+    problems: tuple[str, ...] = ()
+    duplicate_of: tuple[str, ...] = ()
+
+    @property
+    def result(self) -> str:
+        """"added", "unchanged", "failed", or a mix like "added 3, 1 failed"."""
+        counts = [(n, name) for n, name in ((self.added, "added"), (self.updated, "updated"),
+                                            (self.duplicate, "duplicate"), (self.unchanged, "unchanged")) if n]
+        if not counts:
+            return "failed"
+        (n, name), *rest = counts
+        words = [name if n == 1 and not (rest or self.failed) else f"{name} {n}"]
+        words += [f"{k} {what}" for k, what in rest]
+        return ", ".join(words + ([f"{self.failed} failed"] if self.failed else []))
+
+
 @dataclass
 class IngestReport:
     added: int = 0
@@ -49,6 +77,7 @@ class IngestReport:
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (duplicate id, stored id)
+    files: list[FileReport] = field(default_factory=list)  # one per file, in the order read
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,6 +96,15 @@ class _Planned:
     @property
     def n_chunks(self) -> int:
         return sum(len(c) for _, c, _ in self.writes)
+
+    def file_report(self, stored: int) -> FileReport:
+        """`stored`: articles the registry holds from this file (all unchanged if its bytes are)."""
+        problems = self.loaded.problems if self.loaded else ()
+        return FileReport(str(self.src.path), added=sum(new for *_, new in self.writes),
+                          updated=sum(not new for *_, new in self.writes),
+                          unchanged=self.unchanged if self.loaded else stored, duplicate=len(self.aliases),
+                          failed=len(problems), chunks=self.n_chunks, problems=tuple(str(p) for p in problems),
+                          duplicate_of=tuple(canonical for _, canonical in self.aliases))
 
 
 class Index:
@@ -131,21 +169,27 @@ class Index:
             self.registry.forget_file(origin[0])
 
     # -- ingest --------------------------------------------------------------
-    def ingest(self, paths: list[str | Path], prune: bool = False, progress: bool = False) -> IngestReport:
-        """Add new and changed articles under `paths`; with `prune`, drop those whose file is gone."""
+    def ingest(self, paths: list[str | Path], prune: bool = False, progress: bool = False,
+               on_file: Callable[[int, int, str], None] | None = None) -> IngestReport:
+        """Add new and changed articles under `paths`; with `prune`, drop those whose file is gone.
+        `on_file(done, total, path)` is called as each file is read (a UI's progress bar)."""
         started = time.perf_counter()
         report = IngestReport()
         files, problems = discover(paths, self.config.exclude)
         self._fail(report, problems)
+        report.files.extend(FileReport(p.path, failed=1, problems=(str(p),)) for p in problems)
         unreadable = [Path(p.path).absolute() for p in problems]  # never prune what we could not see
         by_origin = self.registry.ids_by_origin()
         produced: dict[str, set[str]] = {}  # origin -> article ids it yields now
         clean: set[str] = set()  # origins loaded without any problem
         bar = _progress(len(files), progress)
         batch: list[_Planned] = []
-        for item in self._planned(files):
+        for done, item in enumerate(self._planned(files), 1):
             bar.update(1)
             origin = str(item.src.path)
+            if on_file:
+                on_file(done, len(files), origin)
+            report.files.append(item.file_report(stored=len(by_origin.get(origin, ()))))
             if item.loaded is None:
                 report.unchanged += len(by_origin.get(origin, ()))
                 produced[origin] = set(by_origin.get(origin, ()))

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from index import Index, IngestReport
+from index import FileReport, Index, IngestReport
 
 from .answer import Answerer, is_time_sensitive
 from .chat import Chat, with_context
@@ -33,12 +33,14 @@ def open_index(settings: Settings, rebuild: bool = False) -> Index:
 
 
 def ingest(paths: list[str | Path], settings: Settings | None = None, *, prune: bool = False,
-           rebuild: bool = False, progress: bool = False) -> IngestReport:
+           rebuild: bool = False, progress: bool = False, on_file=None) -> IngestReport:
     """Index the articles in `paths` (files or folders, recursive). Unchanged articles cost
-    nothing; `prune` removes articles whose file is gone; `rebuild` starts from an empty index."""
+    nothing; `prune` removes articles whose file is gone; `rebuild` starts from an empty index.
+    The report has totals and one `FileReport` per file; `on_file(done, total, path)` is called
+    as each file is read."""
     index = open_index(settings or Settings(), rebuild=rebuild)
     try:
-        return index.ingest(paths, prune=prune, progress=progress)
+        return index.ingest(paths, prune=prune, progress=progress, on_file=on_file)
     finally:
         index.close()
 
@@ -139,10 +141,11 @@ class Assistant:
         """A multi-turn conversation: follow-ups are understood from the history."""
         return Chat(self)
 
-    def ingest(self, paths: list[str | Path], *, prune: bool = False, progress: bool = False) -> IngestReport:
-        """Add articles to this assistant's index; the next question sees them."""
+    def ingest(self, paths: list[str | Path], *, prune: bool = False, progress: bool = False,
+               on_file=None) -> IngestReport:
+        """Add articles to this assistant's index; the next question sees them. See `ingest`."""
         with self._lock:
-            return self.index.ingest(paths, prune=prune, progress=progress)
+            return self.index.ingest(paths, prune=prune, progress=progress, on_file=on_file)
 
     def status(self) -> dict:
         with self._lock:
@@ -184,4 +187,4 @@ def _tuple(value) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-__all__ = ["Answer", "Assistant", "Citation", "Hit", "ingest", "open_index", "status"]
+__all__ = ["Answer", "Assistant", "Citation", "FileReport", "Hit", "IngestReport", "ingest", "open_index", "status"]

@@ -140,6 +140,26 @@ def test_same_text_under_two_paths_is_stored_once(make_index, corpus):
     assert (again.unchanged, again.duplicate, again.chunks_written) == (2, 0, 0)
 
 
+def test_report_says_what_each_file_came_to(make_index, corpus, tmp_path):
+    shutil.copy(corpus / SEED_ID, corpus / "copy-of-seed.txt")
+    (corpus / "two.jsonl").write_text('{"id": "a", "title": "Dam opens", "text": "The new dam opened on Monday '
+                                      'after six years of work."}\n{oops\n')
+    (corpus / "empty.md").write_text("")
+    calls = []
+    index = make_index()
+    report = index.ingest([corpus, tmp_path / "missing"], on_file=lambda *args: calls.append(args))
+    files = {f.path.rsplit("/", 1)[-1]: f for f in report.files}
+    assert set(files) == {SEED_ID, "copy-of-seed.txt", "two.jsonl", "empty.md", "missing"}
+    assert {files[SEED_ID].result, files["copy-of-seed.txt"].result} == {"added", "duplicate"}
+    assert files["two.jsonl"].result == "added 1, 1 failed" and "invalid JSON" in files["two.jsonl"].problems[0]
+    assert files["empty.md"].result == "failed" and files["missing"].result == "failed"
+    assert "no such file" in files["missing"].problems[0]
+    assert sum(f.chunks for f in report.files) == report.chunks_written > 0
+    assert [c[:2] for c in calls] == [(i, 4) for i in range(1, 5)]  # the 4 readable files, in order
+    again = {f.path.rsplit("/", 1)[-1]: f.result for f in index.ingest([corpus]).files}
+    assert again[SEED_ID] == again["copy-of-seed.txt"] == "unchanged"
+
+
 def test_pruning_the_original_promotes_its_duplicate(make_index, corpus):
     shutil.copy(corpus / SEED_ID, corpus / "zz-copy.txt")
     index = make_index()

@@ -16,7 +16,7 @@ from typing import Any
 
 import gradio as gr
 
-from rag.api import Answer, Assistant
+from rag.api import Answer, Assistant, FileReport
 from rag.errors import NewsragError
 from rag.llm import BACKENDS
 
@@ -91,7 +91,10 @@ def create_app(assistant: Assistant, *, concurrency: int = DEFAULT_CONCURRENCY) 
         return (render.status_html(info), gr.Dropdown(choices=info.get("sources") or []),
                 gr.Dataset(samples=[[q] for q in examples], visible=bool(examples)))
 
-    def ingest(files, folder, progress=gr.Progress(track_tqdm=True)):
+    def ingest(files, folder, progress=gr.Progress()):
+        def tick(done: int, total: int, path: str) -> None:
+            progress((done, total), desc=f"Ingesting {Path(path).name}", unit="files")
+
         results: list[FileResult] = []
         saved = []
         for path in files or []:
@@ -102,26 +105,26 @@ def create_app(assistant: Assistant, *, concurrency: int = DEFAULT_CONCURRENCY) 
                 results.append(FileResult(name, "rejected", 0, str(exc)))
             finally:
                 Path(str(path)).unlink(missing_ok=True)  # the only copy kept is in <data_dir>/uploads
-        for i, item in enumerate(saved):
-            progress((i, len(saved)), desc=f"Ingesting {item.path.name}", unit="files")
+        if saved:  # one ingest for all uploads: BM25 is rebuilt once, not once per file
             try:
-                report = assistant.ingest([item.path])
+                report = assistant.ingest([item.path for item in saved], on_file=tick)
             except NewsragError as exc:
-                results.append(FileResult(item.path.name, "failed", 0, str(exc)))
-                continue
-            row = _file_result(item.original, report, uploads_dir(assistant))
-            stored = f"stored as uploads/{item.path.name}"
-            results.append(FileResult(row.name, row.result, row.chunks, "; ".join(x for x in (row.detail, stored) if x)))
+                results += [FileResult(item.original, "failed", 0, str(exc)) for item in saved]
+            else:
+                by_path = {Path(f.path).resolve(): f for f in report.files}
+                for item in saved:
+                    row = _file_result(item.original, by_path.get(item.path.resolve()), uploads_dir(assistant))
+                    stored = f"stored as uploads/{item.path.name}"
+                    results.append(FileResult(row.name, row.result, row.chunks,
+                                              "; ".join(x for x in (row.detail, stored) if x)))
         folder = (folder or "").strip()
         if folder:
             where = Path(folder).expanduser()
             if not where.is_dir():
                 results.append(FileResult(folder, "failed", 0, "no such folder on the server"))
             else:
-                progress((0, None), desc=f"Ingesting {where}", unit="files")  # tqdm fills in the total
                 try:
-                    report = assistant.ingest([where], progress=True)  # tqdm -> Gradio's progress bar
-                    results.extend(_folder_results(where, report))
+                    results.extend(_folder_results(where, assistant.ingest([where], on_file=tick)))
                 except NewsragError as exc:
                     results.append(FileResult(folder, "failed", 0, str(exc)))
         if not results:
@@ -207,22 +210,15 @@ def create_app(assistant: Assistant, *, concurrency: int = DEFAULT_CONCURRENCY) 
     return app
 
 
-def _file_result(name: str, report, folder: Path) -> FileResult:
+def _file_result(name: str, report: FileReport | None, folder: Path) -> FileResult:
+    if report is None:
+        return FileResult(name, "failed", 0, "the ingest did not read this file")
     detail = "; ".join(_short(p, folder) for p in report.problems)
-    if report.added:
-        result = "added" if report.added == 1 else f"added {report.added}"
-    elif report.updated:
-        result = "updated"
-    elif report.duplicate:
-        result = "duplicate"
-        detail = "; ".join(f"same text as {canonical}, stored once" for _, canonical in report.duplicates) or detail
-    elif report.unchanged:
-        result, detail = "unchanged", detail or "already indexed"
-    else:
-        result = "failed"
-    if report.failed and result != "failed":
-        result += f", {report.failed} failed"
-    return FileResult(name, result, report.chunks_written, detail)
+    if report.duplicate:
+        detail = "; ".join(f"same text as {canonical}, stored once" for canonical in report.duplicate_of)
+    elif report.unchanged and not (report.added or report.updated):
+        detail = detail or "already indexed"
+    return FileResult(name, report.result, report.chunks, detail)
 
 
 def _folder_results(folder: Path, report) -> list[FileResult]:
