@@ -16,14 +16,29 @@ from .embedder import Embedder
 def _atomic_build(target: Path, write) -> None:
     """Run `write(tmp_path)` and move the result onto `target` in one step.
 
-    A crash or a concurrent build can leave a stray temp file but never a half-written `target`.
+    A crash never leaves a half-written `target`; the temp files of builders that died are
+    removed by the next build, those of a live concurrent builder are left alone.
     """
+    for stray in target.parent.glob(f"{target.name}.*.tmp"):
+        pid = stray.name[len(target.name) + 1:].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            stray.unlink(missing_ok=True)
     tmp = target.with_name(f"{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")  # unique per builder
     try:
         write(tmp)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _export_fp32(model_path: Path, out: Path) -> None:

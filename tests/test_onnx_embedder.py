@@ -110,3 +110,20 @@ def test_make_embedder(embedders):
     assert isinstance(emb, OnnxEmbedder)
     assert emb.precision == "int8" and emb.dim == 384
     assert make_embedder("onnx", cache_dir=cache).precision == "fp32"
+
+
+def test_a_dead_builders_temp_file_is_removed_by_the_next_build(tmp_path):
+    import subprocess
+    import sys
+
+    from index.onnx_embedder import _atomic_build
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    target = tmp_path / "model.onnx"
+    stale = tmp_path / f"model.onnx.{int(dead.stdout)}.abcd1234.tmp"  # left by a kill -9 mid-export
+    live = tmp_path / f"model.onnx.{os.getpid()}.ffff0000.tmp"  # a concurrent build still writing
+    stale.write_bytes(b"half")
+    live.write_bytes(b"half")
+    _atomic_build(target, lambda tmp: tmp.write_bytes(b"model"))
+    assert target.read_bytes() == b"model"
+    assert not stale.exists() and live.exists()
