@@ -35,6 +35,8 @@ _DATE = re.compile(rf"\b({_MONTHS}|monday|tuesday|wednesday|thursday|friday|satu
                    r"yesterday|today|tomorrow|tonight|week|month|year|ago|(19|20)\d\d)\b", re.IGNORECASE)
 # numbers, number words and date words: what a number/date answer must add to the question
 _FACT_TOKEN = re.compile(rf"\d[\d,.]*\d|\d|{_NUMBER_WORDS}|{_DATE.pattern}", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_YEAR_CUE = re.compile(rf"\b(in|since|until|from|by|during|of|{_MONTHS})\s+$", re.IGNORECASE)
 _PUNCT = "\"'“”‘’()[],.;:!?-"
 _QUESTION_STEMS = {"whi", "what", "who", "whom", "whose", "when", "where", "how", "which", "say", "said", "tell"}
 _DEMONYM = re.compile(r"(ish|ese|ian|an|ic|i)$")  # "which Italian club": describes, need not be named
@@ -90,7 +92,21 @@ def fits_kind(text: str, kind: str, question: str = "") -> bool:
         return False
     asked = {m.group().lower() for m in _FACT_TOKEN.finditer(question)}
     return any(m.group().lower() not in asked for m in _FACT_TOKEN.finditer(text)
-               if kind == "date" or m.group()[0].isdigit() or _NUMBER.fullmatch(m.group()))
+               if kind == "date" or ((m.group()[0].isdigit() or _NUMBER.fullmatch(m.group()))
+                                     and not (kind == "number" and _not_a_count(text, m))))
+
+
+def _not_a_count(text: str, m: re.Match) -> bool:
+    """A price ("£339") or a year ("in 2004") does not answer "how many"."""
+    before = text[:m.start()]
+    return before.endswith(tuple("£$€¥")) or bool(_YEAR.fullmatch(m.group()) and _YEAR_CUE.search(before))
+
+
+def other_time(text: str, question: str) -> bool:
+    """The question names a year and the sentence names only other years: about another time."""
+    asked = set(_YEAR.findall(question))
+    said = set(_YEAR.findall(text))
+    return bool(asked and said and not asked & said)
 
 
 def key_entities(question: str) -> list[str]:
@@ -185,7 +201,8 @@ def select(question: str, scored: list[Scored], max_sentences: int = 3, keep_rat
     """The best sentence that can answer this kind of question, then up to a few more that are
     nearly as good, not redundant, and cover question terms or entities not yet covered."""
     kind = answer_kind(question)
-    fitting = [s for s in scored if fits_kind(s.sentence.text, kind, question)]
+    fitting = [s for s in scored if fits_kind(s.sentence.text, kind, question)
+               and not other_time(s.sentence.text, question)]
     if not fitting:
         return []
     best = fitting[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.evidence import answer_kind, fits_kind, key_entities, mentions, split_question
+from rag.evidence import answer_kind, fits_kind, key_entities, mentions, other_time, split_question
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -33,6 +33,10 @@ def test_answer_kind(question, kind):
     ("The summit was set for 2025.", "number", "How many leaders met in 2025?", False),
     ("Eight leaders met in 2025.", "number", "How many leaders met in 2025?", True),
     ("It cost £750m last year.", "amount", "How much did it cost?", True),
+    # a price or a year does not answer "how many"
+    ("Apple expects the Mac mini to sell for £339.", "number", "How many Mac minis did Apple sell?", False),
+    ("Two members were elected in 2004.", "number", "How many seats did Veritas win?", True),
+    ("Hockney was elected in 2004 on the list system.", "number", "How many seats did Veritas win?", False),
     ("It cost a great deal.", "amount", "How much did it cost?", False),
     ("Anything at all answers a why question.", "any", "Why?", True),
 ])
@@ -59,3 +63,11 @@ def test_mentions(text, entity, found):
 
 def test_split_question_keeps_each_part():
     assert split_question("Who bought the Savoy, and who sold it?") == ["Who bought the Savoy", "who sold it?"]
+
+
+def test_a_sentence_about_other_years_is_about_another_time():
+    question = "What was the turnout at the May 2005 general election?"
+    assert other_time("Turnout fell to 59% in the last general election in 2001.", question)
+    assert not other_time("Turnout in 2005 was 61%, up from 59% in 2001.", question)
+    assert not other_time("Turnout was 61%.", question)  # no year named: it may well be about 2005
+    assert not other_time("Turnout fell to 59% in 2001.", "What was the turnout?")
