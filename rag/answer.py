@@ -26,6 +26,7 @@ class AnswerSettings:
     support_threshold: float = 0.55  # verifier: a generated sentence needs this much support
     max_sentences: int = 3
     keep_ratio: float = 0.7  # further evidence must score this fraction of the best
+    fit_ratio: float = 0.8  # abstain when the best sentence of the asked kind scores below this share of the best
     conflict_similarity: float = 0.8  # sentences from two articles alike but for names/numbers ...
     max_tokens: int = 160  # ... that differ in a name or number: a conflict
 
@@ -62,7 +63,9 @@ class Answerer:
         for part in parts:  # each part of a compound question gets its own evidence
             rest = " ".join([p for p in parts if p != part] + ([context] if context else [])) or None
             scored = score(part, sentences, vectors, self.embedder, context=rest)
-            picked = select(part, scored, s.max_sentences if len(parts) == 1 else 2, s.keep_ratio)
+            # a part of a compound question may lean on the other part's passages: no fit check
+            picked = select(part, scored, s.max_sentences if len(parts) == 1 else 2, s.keep_ratio,
+                            fit_ratio=s.fit_ratio if len(parts) == 1 else 0.0)
             if picked and picked[0].score >= s.min_evidence:
                 first_scored = first_scored or scored
                 chosen += [p for p in picked if all(p.sentence != c.sentence for c in chosen)]

@@ -197,13 +197,16 @@ def score(question: str, sentences: list[Sentence], vectors: np.ndarray, embedde
 
 
 def select(question: str, scored: list[Scored], max_sentences: int = 3, keep_ratio: float = 0.8,
-           redundancy: float = 0.85) -> list[Scored]:
+           redundancy: float = 0.85, fit_ratio: float = 0.0) -> list[Scored]:
     """The best sentence that can answer this kind of question, then up to a few more that are
-    nearly as good, not redundant, and cover question terms or entities not yet covered."""
+    nearly as good, not redundant, and cover question terms or entities not yet covered.
+
+    Nothing when that best sentence scores below `fit_ratio` of the best sentence of any kind:
+    the passages about the question then do not hold the number, name or date it asks for."""
     kind = answer_kind(question)
     fitting = [s for s in scored if fits_kind(s.sentence.text, kind, question)
                and not other_time(s.sentence.text, question)]
-    if not fitting:
+    if not fitting or fitting[0].score < fit_ratio * scored[0].score:
         return []
     best = fitting[0]
     chosen = [best]

@@ -200,3 +200,23 @@ def test_cli_ask_json_contract(seed_dir):
         assert c["quote"] in text
     bad = run_cli("ask", SEED_Q, "--since", "last tuesday", "--data-dir", str(seed_dir))
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+def test_passages_without_the_asked_kind_of_fact_abstain(tmp_path, embedder):
+    from index import Index, IndexConfig
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "mini.md").write_text(
+        "---\ntitle: Mac mini sells well\ndate: 2005-02-20\n---\n"
+        "Apple said sales of the Mac mini were strong in its first month, without giving figures. "
+        "Analysts expect Mac mini sales to grow further this spring. "
+        "Queues for the Mac mini formed at 12 Apple stores.\n")
+    index = Index(IndexConfig(data_dir=tmp_path / "data"), embedder=embedder)
+    index.ingest([corpus])
+    bot = Assistant(Settings(data_dir=tmp_path / "data"), index=index)
+    unanswerable = bot.ask("How many Mac minis did Apple sell in its first month?")
+    assert unanswerable.abstained, unanswerable.text  # the only count is of stores, not of sales
+    answered = bot.ask("At how many Apple stores did queues for the Mac mini form?")
+    assert not answered.abstained and "12 Apple stores" in answered.text
+    bot.close()
