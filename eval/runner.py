@@ -27,8 +27,10 @@ class RunConfig:
 
     @classmethod
     def of(cls, retrieval: str, llm: str, rerank: str = "none") -> "RunConfig":
-        """Named `retrieval[+rerank]+llm`, e.g. `hybrid+mmr+extractive`."""
-        parts = [retrieval] + ([rerank.split(":")[0]] if rerank != "none" else []) + [llm]
+        """Named `retrieval[+rerank]+llm`, e.g. `hybrid+mmr+extractive`, `hybrid+ce(model-dir)+local`."""
+        kind, _, path = rerank.partition(":")
+        label = f"ce({Path(path).name})" if kind == "cross-encoder" else rerank
+        parts = [retrieval] + ([label] if rerank != "none" else []) + [llm]
         return cls("+".join(parts), llm, retrieval, rerank)
 
 

@@ -1,7 +1,6 @@
 """Embedding backends: one base class, a factory, the bundled MiniLM model by default."""
 from __future__ import annotations
 
-import importlib
 import os
 from abc import ABC, abstractmethod
 from functools import cached_property
@@ -10,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError
+from .plugins import load_class
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 BACKENDS = ("sentence-transformers", "onnx", "onnx-int8")
@@ -101,7 +101,6 @@ def make_embedder(backend: str = "sentence-transformers", model_path: str | Path
 
         return OnnxEmbedder(model_path, cache_dir=cache_dir, int8=backend == "onnx-int8")
     if ":" in backend:
-        module, _, name = backend.partition(":")
-        return getattr(importlib.import_module(module), name)(model_path)
+        return load_class(backend, Embedder, "embedder")(model_path)
     raise ConfigError(f"unknown embedder {backend!r}; use one of {', '.join(BACKENDS)} "
                       "or a dotted path package.module:Class")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 import warnings
 from functools import cached_property
@@ -17,12 +18,16 @@ def _atomic_build(target: Path, write) -> None:
     """Run `write(tmp_path)` and move the result onto `target` in one step.
 
     A crash never leaves a half-written `target`; the temp files of builders that died are
-    removed by the next build, those of a live concurrent builder are left alone.
+    removed by the next build, those of a live concurrent builder are left alone (an untouched
+    hour is also required, for a cache shared with other machines, whose pids we cannot see).
     """
     for stray in target.parent.glob(f"{target.name}.*.tmp"):
         pid = stray.name[len(target.name) + 1:].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            stray.unlink(missing_ok=True)
+        try:
+            if pid.isdigit() and not _alive(int(pid)) and time.time() - stray.stat().st_mtime > 3600:
+                stray.unlink(missing_ok=True)
+        except OSError:  # removed by another build meanwhile
+            continue
     tmp = target.with_name(f"{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")  # unique per builder
     try:
         write(tmp)

@@ -57,7 +57,7 @@ class VectorStore(ABC):
 
     @abstractmethod
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
-        """The stored vectors of `ids`, in that order."""
+        """The stored vectors of `ids`, in that order; zeros for an id the store does not hold."""
 
     @abstractmethod
     def check_identity(self, identity: dict) -> None:
@@ -129,7 +129,10 @@ class ChromaStore(VectorStore):
     def vectors(self, ids):
         got = self.collection.get(ids=list(ids), include=["embeddings"])
         by_id = dict(zip(got["ids"], got["embeddings"]))
-        return np.array([by_id[cid] for cid in ids], dtype=np.float32)
+        if not by_id:
+            return np.zeros((len(ids), 0), dtype=np.float32)
+        zero = np.zeros(len(next(iter(by_id.values()))), dtype=np.float32)
+        return np.array([by_id.get(cid, zero) for cid in ids], dtype=np.float32)
 
     def query(self, vector, k, where=None):
         k = min(k, self.count())

@@ -74,26 +74,42 @@ def answer_kind(question: str) -> str:
         return "number"
     if re.search(r"\bwhen\b|\b(what|which) (date|day|time|year|month)\b", q):
         return "date"
-    if re.search(r"\bwho(m|se)?\b|\bwhere\b|\bwhich\b", q):  # "which newspaper/book/team...": a name
+    if re.search(r"\bwho(m|se)?\b|\bwhere\b|\bwhich (person|man|woman|company|companies|country|countries|"
+                 r"city|town|state|firm|team|club|minister|official|newspaper|paper|magazine|book|film|"
+                 r"band|party|airline|bank|director|actor|actress|player|singer|network|channel|"
+                 r"university|auction houses?)\b", q):
         return "name"
     return "any"
 
 
-def fits_kind(text: str, kind: str, question: str = "") -> bool:
+def fits_kind(text: str, kind: str, question: str = "", context: str = "") -> bool:
     """Whether the sentence states a fact of the asked kind that the question does not already
-    state ("Meet the new CEO of Vanguard" names no one new for "Who is the new CEO of Vanguard?")."""
+    state ("Meet the new CEO of Vanguard" names no one new for "Who is the new CEO of Vanguard?").
+    `context` (the passage around it) tells whether a capitalised first word is a name."""
     if kind == "any":
         return True
-    if kind == "name":  # a capitalised word after the first one, not from the question
-        words = (w.strip(_PUNCT) for w in text.split()[1:])
-        return any(w[:1].isupper() and not mentions(question, w) for w in words if w)
+    if kind == "name":  # a capitalised word not from the question; the first one only if a name
+        words = [w.strip(_PUNCT) for w in text.split()]
+        return any(w[:1].isupper() and not mentions(question, w) and (i > 0 or _capitalised_inside(w, context))
+                   for i, w in enumerate(words) if w)
     pattern = {"measure": _MEASURE, "amount": _AMOUNT, "number": _NUMBER, "date": _DATE}[kind]
     if not pattern.search(text):
         return False
     asked = {m.group().lower() for m in _FACT_TOKEN.finditer(question)}
+    if kind == "date":
+        return any(m.group().lower() not in asked and _DATE.fullmatch(m.group()) for m in _FACT_TOKEN.finditer(text))
     return any(m.group().lower() not in asked for m in _FACT_TOKEN.finditer(text)
-               if kind == "date" or ((m.group()[0].isdigit() or _NUMBER.fullmatch(m.group()))
-                                     and not (kind == "number" and _not_a_count(text, m))))
+               if (m.group()[0].isdigit() or _NUMBER.fullmatch(m.group()))
+               and not (kind == "number" and _not_a_count(text, m)))
+
+
+def _capitalised_inside(word: str, context: str) -> bool:
+    """`word` also occurs capitalised inside a sentence of `context`: a name, not just a first word."""
+    for m in re.finditer(rf"\b{re.escape(word)}\b", context):
+        before = context[:m.start()].rstrip("\"'“‘( \n\t")
+        if before and not before.endswith((".", "!", "?")):
+            return True
+    return False
 
 
 def _not_a_count(text: str, m: re.Match) -> bool:
@@ -104,9 +120,19 @@ def _not_a_count(text: str, m: re.Match) -> bool:
 
 def other_time(text: str, question: str) -> bool:
     """The question names a year and the sentence names only other years: about another time."""
-    asked = set(_YEAR.findall(question))
-    said = set(_YEAR.findall(text))
+    asked, said = _years(question), _years(text)
     return bool(asked and said and not asked & said)
+
+
+def _years(text: str) -> set[str]:
+    """Years named in `text`, not counting those in a name ("Euro 2020", "Cyberpunk 2077")."""
+    out = set()
+    for m in _YEAR.finditer(text):
+        before = text[:m.start()].split()
+        previous = before[-1].strip(_PUNCT) if before else ""
+        if not (previous[:1].isupper() and not _YEAR_CUE.search(previous + " ")):
+            out.add(m.group())
+    return out
 
 
 def key_entities(question: str) -> list[str]:
@@ -117,7 +143,7 @@ def key_entities(question: str) -> list[str]:
     for i, word in enumerate(words):
         word = word.replace(".", "") if re.fullmatch(r"(?:[A-Z]\.){2,}", word) else word
         word = re.sub(r"[’']s$", "", word).strip(",.’'")
-        if len(word) < 2 or word.lower() in _QUESTION_WORDS or word in _GENERIC_CAPS:
+        if (len(word) < 2 and not word.isdigit()) or word.lower() in _QUESTION_WORDS or word in _GENERIC_CAPS:
             continue
         adjective = _DEMONYM.search(word) and i + 1 < len(words) and words[i + 1][0].islower()
         if word[0].isdigit() or (word[0].isupper() and i > 0 and not adjective):
@@ -127,9 +153,10 @@ def key_entities(question: str) -> list[str]:
 
 def mentions(text: str, entity: str) -> bool:
     """Case-insensitive word-start match that tolerates inflection ("Russia" ~ "Russian") and
-    dotted initials ("US" ~ "U.S.")."""
+    dotted initials ("US" ~ "U.S.", "NATO" ~ "Nato")."""
     if entity.isupper() and entity.isalpha() and len(entity) <= 4:
-        return re.search(r"\b" + r"\.?".join(entity), text) is not None  # case kept: "US" is not "us"
+        flags = 0 if len(entity) == 2 else re.IGNORECASE  # two letters keep their case: "US" is not "us"
+        return re.search(r"\b" + r"\.?".join(entity), text, flags) is not None
     stem = entity.lower()[: max(4, len(entity) - 3)] if entity[0].isalpha() else entity
     return re.search(rf"\b{re.escape(stem)}", text, re.IGNORECASE) is not None
 
@@ -204,7 +231,7 @@ def select(question: str, scored: list[Scored], max_sentences: int = 3, keep_rat
     Nothing when that best sentence scores below `fit_ratio` of the best sentence of any kind:
     the passages about the question then do not hold the number, name or date it asks for."""
     kind = answer_kind(question)
-    fitting = [s for s in scored if fits_kind(s.sentence.text, kind, question)
+    fitting = [s for s in scored if fits_kind(s.sentence.text, kind, question, s.sentence.hit.text)
                and not other_time(s.sentence.text, question)]
     if not fitting or fitting[0].score < fit_ratio * scored[0].score:
         return []

@@ -17,7 +17,7 @@ class Hit:
     start: int
     end: int
     text: str
-    score: float  # fused score; higher is better
+    score: float  # fused score; higher is better (a re-rank may order hits otherwise)
     dense_rank: int | None = None
     bm25_rank: int | None = None
 

@@ -2,13 +2,13 @@
 stored chunk vectors) or a user-supplied cross-encoder. The eval decides the default."""
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from pathlib import Path
 
 import numpy as np
 
 from index import Index
+from index.plugins import load_class
 
 from .errors import ConfigError
 from .models import Hit
@@ -65,14 +65,19 @@ class CrossEncoderReranker(Reranker):
                               "sentence-transformers CrossEncoder folder: --rerank cross-encoder:PATH")
         from sentence_transformers import CrossEncoder
 
-        self.model = CrossEncoder(str(path), device="cpu", local_files_only=True)
+        try:
+            self.model = CrossEncoder(str(path), device="cpu", local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot load a cross-encoder from {path} ({exc}); give a local "
+                              "sentence-transformers CrossEncoder folder: --rerank cross-encoder:PATH") from exc
 
     def rerank(self, query, hits):
         if len(hits) < 2:
             return hits
         scores = self.model.predict([(query, f"{h.title}\n{h.text}") for h in hits],
                                     convert_to_numpy=True, show_progress_bar=False)
-        order = sorted(range(len(hits)), key=lambda i: -float(np.ravel(scores[i])[0]))
+        relevant = np.asarray(scores).reshape(len(hits), -1)[:, -1]  # 2-label models: the "relevant" logit
+        order = sorted(range(len(hits)), key=lambda i: -float(relevant[i]))
         return [hits[i] for i in order]
 
 
@@ -83,11 +88,10 @@ def make_reranker(spec: str, index: Index, mmr_weight: float = 0.7) -> Reranker:
     if spec == "mmr":
         return MMRReranker(index, mmr_weight)
     if spec.startswith("cross-encoder:"):
-        return CrossEncoderReranker(spec.partition(":")[2])
+        path = spec.partition(":")[2].strip()
+        if not path:
+            raise ConfigError("--rerank cross-encoder: needs the model folder: cross-encoder:PATH")
+        return CrossEncoderReranker(path)
     if ":" in spec:
-        module, _, name = spec.partition(":")
-        try:
-            return getattr(importlib.import_module(module), name)(index)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"cannot load reranker {spec!r} ({exc})") from exc
+        return load_class(spec, Reranker, "reranker")(index)
     raise ConfigError(f"unknown reranker {spec!r}; use one of {', '.join(KINDS)}")

@@ -120,8 +120,8 @@ class Retriever:
         return [self._hit(cid, ranked[cid].get("text") or texts[cid], scores[cid], ranked[cid]) for cid in ids]
 
     def _diverse(self, order: list[str], k: int) -> list[str]:
-        """Top `k` in score order with at most `per_article` chunks per article, filled from the
-        rest when fewer articles match."""
+        """The first `k` of `order` (fused, then re-ranked) with at most `per_article` chunks per
+        article, filled from the rest when fewer articles match."""
         chosen, per_article = [], {}
         for cid in order:
             article = self.rows[self.position[cid]][1]

@@ -19,6 +19,7 @@ from rag.evidence import answer_kind, fits_kind, key_entities, mentions, other_t
     ("Who made the phone call?", "name"),
     ("Which newspaper got the bomb warning?", "name"),
     ("Why was the summit cancelled?", "any"),
+    ("Which policy did the council adopt?", "any"),  # the answer need not be a name
 ])
 def test_answer_kind(question, kind):
     assert answer_kind(question) == kind
@@ -28,6 +29,8 @@ def test_answer_kind(question, kind):
     # a sentence that only repeats the question's names or numbers adds nothing
     ("Meet the new CEO of Vanguard.", "name", "Who is the new CEO of Vanguard?", False),
     ("New Vanguard CEO Tim Buckley spoke on Monday.", "name", "Who is the new CEO of Vanguard?", True),
+    ("The 2017 election had 11 candidates.", "date", "When was the 2017 election?", False),
+    ("It was held on 5 May.", "date", "When was the 2017 election?", True),
     ("The 2017 French presidential election was contested.", "date", "When was the 2017 French election?", False),
     ("Splatoon 2 was released in July 2017.", "date", "When was Splatoon 2 released?", True),
     ("The summit was set for 2025.", "number", "How many leaders met in 2025?", False),
@@ -47,13 +50,15 @@ def test_fits_kind_needs_a_fact_the_question_does_not_state(sentence, kind, ques
 def test_key_entities_reads_dotted_initials_as_one_name():
     assert key_entities("Who won the men's singles U.S. Open 2021?") == ["US", "Open", "2021"]
     assert key_entities("What rose to 3.5.") == ["3.5"]
+    assert key_entities("When was Splatoon 2 released?") == ["Splatoon", "2"]
     assert key_entities("Which Italian club signed him?") == []  # a demonym describes, need not be named
 
 
 @pytest.mark.parametrize("text, entity, found", [
     ("the U.S. election", "US", True),
     ("US election", "US", True),
-    ("tell us more", "US", False),  # initials keep their case
+    ("tell us more", "US", False),  # two initials keep their case
+    ("Nato allies met", "NATO", True),
     ("Russian troops", "Russia", True),
     ("talks in Moscow", "Russia", False),
 ])
@@ -71,3 +76,15 @@ def test_a_sentence_about_other_years_is_about_another_time():
     assert not other_time("Turnout in 2005 was 61%, up from 59% in 2001.", question)
     assert not other_time("Turnout was 61%.", question)  # no year named: it may well be about 2005
     assert not other_time("Turnout fell to 59% in 2001.", "What was the turnout?")
+
+
+def test_a_capitalised_first_word_is_a_name_when_the_passage_names_it_inside_a_sentence():
+    question = "Who is the new CEO of Vanguard?"
+    passage = "Vanguard has a new boss. Buckley was named CEO of Vanguard. Staff welcomed Mr Buckley."
+    assert fits_kind("Buckley was named CEO of Vanguard.", "name", question, passage)
+    assert not fits_kind("Meet the new CEO of Vanguard.", "name", question, "Meet the new CEO of Vanguard.")
+
+
+def test_years_inside_names_are_not_times():
+    assert not other_time("The Euro 2020 final was played at Wembley.", "Who won the final in 2021?")
+    assert other_time("In 2019, the final was played at Wembley.", "Who won the final in 2021?")

@@ -122,8 +122,9 @@ def test_a_dead_builders_temp_file_is_removed_by_the_next_build(tmp_path):
     target = tmp_path / "model.onnx"
     stale = tmp_path / f"model.onnx.{int(dead.stdout)}.abcd1234.tmp"  # left by a kill -9 mid-export
     live = tmp_path / f"model.onnx.{os.getpid()}.ffff0000.tmp"  # a concurrent build still writing
-    stale.write_bytes(b"half")
-    live.write_bytes(b"half")
+    for stray in (stale, live):
+        stray.write_bytes(b"half")
+        os.utime(stray, (0, 0))  # untouched for decades
     _atomic_build(target, lambda tmp: tmp.write_bytes(b"model"))
     assert target.read_bytes() == b"model"
     assert not stale.exists() and live.exists()

@@ -2,6 +2,7 @@
 user-supplied cross-encoder folder reorders by its scores, and bad specs say the fix."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rag import Assistant, Settings
@@ -45,15 +46,21 @@ def test_mmr_lifts_a_distinct_article_above_near_copies(index):
     diverse = ranked(index, MMRReranker(index, weight=0.5))
     assert plain[:2] == [a for a in plain if a.startswith("copy")][:2], plain  # copies lead on relevance
     assert diverse.index("shops.md") == 1 < plain.index("shops.md"), (plain, diverse)
-    assert sorted(plain) == sorted(diverse)  # reordered, nothing added or dropped
+    hits = Retriever(index, RetrievalSettings(top_k=4, per_article=2)).search(QUESTION)
+    reordered = MMRReranker(index, weight=0.5).rerank(QUESTION, hits)
+    assert sorted(h.chunk_id for h in reordered) == sorted(h.chunk_id for h in hits)  # nothing added or dropped
+    assert reordered != hits
     assert ranked(index, MMRReranker(index, weight=1.0)) == plain  # no novelty weight: fused order
 
 
 def test_mmr_reads_the_stored_vectors(index, embedder):
     hits = Retriever(index, RetrievalSettings(top_k=2)).search(QUESTION)
-    stored = index.store.vectors([h.chunk_id for h in hits])
+    ids = [h.chunk_id for h in hits]
+    stored = index.store.vectors(ids)
     assert stored.shape == (2, embedder.dim)
     assert abs(float(stored[0] @ stored[0]) - 1.0) < 1e-3
+    assert np.array_equal(index.store.vectors(ids[::-1]), stored[::-1])  # in the order asked
+    assert not index.store.vectors([ids[0], "gone::0"])[1].any()  # an id no longer stored: zeros
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +93,7 @@ def test_the_setting_reaches_answers_and_the_cli(index, cross_encoder_dir, tmp_p
     from conftest import SEEDS, run_cli
 
     bot = Assistant(Settings(data_dir=index.config.data_dir, rerank="mmr"), index=index)
+    assert isinstance(bot.retriever.reranker, MMRReranker)
     answer = bot.ask(QUESTION)
     assert not answer.abstained and answer.citations
     data = tmp_path / "data"
@@ -94,13 +102,22 @@ def test_the_setting_reaches_answers_and_the_cli(index, cross_encoder_dir, tmp_p
                      "--rerank", f"cross-encoder:{cross_encoder_dir}")
     assert result.returncode == 0, result.stderr
     assert "Lavrov" in result.stdout
+    refused = run_cli("ask", "Why was the summit cancelled?", "--data-dir", str(data), "--rerank", "bogus")
+    assert refused.returncode == 2 and "unknown reranker 'bogus'" in refused.stderr
 
 
 @pytest.mark.parametrize("spec, message", [
     ("bogus", "unknown reranker 'bogus'"),
     ("cross-encoder:/no/such/dir", "is not a directory"),
-    ("nosuchpackage.module:Thing", "cannot load reranker"),
+    ("nosuchpackage.module:Thing", "cannot load the reranker class"),
+    ("rag.rerank:make_reranker", "is not a subclass of rag.rerank.Reranker"),
+    ("cross-encoder:", "needs the model folder"),
 ])
 def test_bad_rerank_specs_say_the_fix(index, spec, message):
     with pytest.raises(ConfigError, match=message):
         make_reranker(spec, index)
+
+
+def test_a_folder_that_is_not_a_cross_encoder_says_so(index, tmp_path):
+    with pytest.raises(ConfigError, match="cannot load a cross-encoder"):
+        make_reranker(f"cross-encoder:{tmp_path}", index)

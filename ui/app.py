@@ -213,11 +213,11 @@ def create_app(assistant: Assistant, *, concurrency: int = DEFAULT_CONCURRENCY) 
 def _file_result(name: str, report: FileReport | None, folder: Path) -> FileResult:
     if report is None:
         return FileResult(name, "failed", 0, "the ingest did not read this file")
-    detail = "; ".join(_short(p, folder) for p in report.problems)
-    if report.duplicate:
-        detail = "; ".join(f"same text as {canonical}, stored once" for canonical in report.duplicate_of)
-    elif report.unchanged and not (report.added or report.updated):
-        detail = detail or "already indexed"
+    notes = [f"same text as {canonical}, stored once" for canonical in report.duplicate_of]
+    notes += [_short(p, folder) for p in report.problems]
+    if report.unchanged and not (report.added or report.updated or notes):
+        notes.append("already indexed")
+    detail = "; ".join(notes)
     return FileResult(name, report.result, report.chunks, detail)
 
 

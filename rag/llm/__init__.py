@@ -1,8 +1,9 @@
 """LLM backends: one base class (`LLM.stream`), a factory, the bundled SmolLM2 model by default."""
 from __future__ import annotations
 
-import importlib
 import inspect
+
+from index.plugins import load_class
 
 from ..errors import ConfigError
 from .base import LLM
@@ -47,14 +48,7 @@ def make_llm(name: str, *, model: str | None = None, base_url: str | None = None
 
 
 def _custom(path: str, kwargs: dict) -> LLM:
-    module, _, attr = path.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigError(f"cannot load the LLM class {path!r} ({exc}); give an importable "
-                          "package.module:Class") from exc
-    if not (inspect.isclass(cls) and issubclass(cls, LLM)):
-        raise ConfigError(f"{path!r} is not a subclass of rag.llm.LLM; subclass it and implement stream()")
+    cls = load_class(path, LLM, "LLM")
     params = inspect.signature(cls).parameters.values()
     if not any(p.kind is p.VAR_KEYWORD for p in params):
         accepted = {p.name for p in params}
