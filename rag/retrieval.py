@@ -44,7 +44,7 @@ class RetrievalSettings:
     candidates: int = 40  # per retriever, before fusion
     rrf_k: int = 60
     dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    bm25_weight: float = 0.5
     per_article: int = 2
     rerank_depth: int = 20  # fused candidates the reranker reorders
 

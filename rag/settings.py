@@ -42,7 +42,8 @@ class Settings:
     top_k: int = _s(8, "chunks retrieved per question")
     per_article: int = _s(2, "at most this many of the top chunks from one article")
     dense_weight: float = _s(1.0, "weight of dense ranks in reciprocal-rank fusion")
-    bm25_weight: float = _s(1.0, "weight of BM25 ranks in reciprocal-rank fusion")
+    bm25_weight: float = _s(0.5, "weight of BM25 ranks in reciprocal-rank fusion (0.5: best answers on "
+                                 "the gold sets, see README)")
     rerank: str = _s("none", "re-rank the fused candidates: none, mmr, cross-encoder:PATH (a local CrossEncoder "
                              "folder) or package.module:Class")
     rerank_depth: int = _s(20, "fused candidates the reranker reorders")
