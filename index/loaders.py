@@ -5,8 +5,9 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date as _date
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -15,6 +16,18 @@ from .models import Article, LoadedFile, LoadProblem
 DEFAULT_EXCLUDE = ("README*", "LICENSE*", "CHANGELOG*")  # corpus folders often carry these
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+MAX_ARTICLE_CHARS = 1_000_000  # ~170,000 words: longer is a dump or a log, not one article
+MAX_FRONT_MATTER = 64 * 1024
+# trafilatura takes ~2.4 s per MB of markup (linear, measured): a news page is rarely over 2 MB
+MAX_HTML_CHARS = 5 * 1024 * 1024
+# Characters that hide words from search or reorder what a reader sees. Controls (NUL, vertical
+# tab...) become spaces, so words on either side stay apart; the invisible formatting characters
+# (bidi embeddings/overrides/isolates, zero-width space, word joiner, BOM, soft hyphen) go.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064"
+                        "\u2066-\u2069\ufeff]")
+# ZWNJ/ZWJ are letters' glue in Persian, Indic scripts and emoji: kept there, removed between ASCII.
+_ASCII_JOINER = re.compile("(?<=[\x00-\x7f])[\u200c\u200d]+|[\u200c\u200d]+(?=[\x00-\x7f])")
 _LEGACY_ENCODINGS = ("cp1252", "latin-1")
 _DATE_HEADER = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})\b[ \t]*\n?")
 _ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -22,6 +35,9 @@ _ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 class _Bad(Exception):
     """A problem with one file or record; becomes a `LoadProblem`."""
+
+
+Warn = Callable[[str], None]  # records a problem that did not stop the article being stored
 
 
 @dataclass(frozen=True)
@@ -102,19 +118,24 @@ def read_bytes(src: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
 def load_file(src: SourceFile, data: bytes) -> LoadedFile:
     """Parse one file's bytes into articles; every problem is reported, never raised."""
     digest = file_digest(data)
+    warnings: list[LoadProblem] = []
+
+    def warn(message: str) -> None:
+        warnings.append(LoadProblem(str(src.path), message))
+
     try:
         text = decode(data)
         suffix = src.path.suffix.lower()
         if suffix in (".json", ".jsonl"):
-            articles, problems = _load_records(src, text, suffix == ".jsonl")
-            return LoadedFile(str(src.path), digest, tuple(articles), tuple(problems))
+            articles, problems = _load_records(src, text, suffix == ".jsonl", warnings)
+            return LoadedFile(str(src.path), digest, tuple(articles), tuple(problems), tuple(warnings))
         if suffix in (".md", ".markdown"):
-            article = _load_markdown(src, text)
+            article = _load_markdown(src, text, warn)
         elif suffix in (".html", ".htm"):
-            article = _load_html(src, text)
+            article = _load_html(src, text, warn)
         else:
-            article = _load_txt(src, text)
-        return LoadedFile(str(src.path), digest, (article,))
+            article = _load_txt(src, text, warn)
+        return LoadedFile(str(src.path), digest, (article,), warnings=tuple(warnings))
     except _Bad as exc:
         return LoadedFile(str(src.path), digest, problems=(LoadProblem(str(src.path), str(exc)),))
     except RecursionError:  # json.loads on absurdly nested data
@@ -153,14 +174,14 @@ def decode(data: bytes) -> str:
     return text
 
 
-def _load_txt(src: SourceFile, text: str) -> Article:
+def _load_txt(src: SourceFile, text: str, warn: Warn) -> Article:
     date = None
     header = _DATE_HEADER.match(text)
     if header:
         date = header.group(1)
         text = text[header.end():]
     title, body = _split_headline(text.strip())
-    return _article(src.article_id, body, title, date=date, origin=str(src.path))
+    return _article(src.article_id, body, title, warn, date=date, origin=str(src.path))
 
 
 def _split_headline(text: str) -> tuple[str | None, str]:
@@ -176,18 +197,13 @@ def _looks_like_headline(line: str) -> bool:
     return 0 < len(line) <= 150 and len(line.split()) <= 20 and not line.endswith(".")
 
 
-def _load_markdown(src: SourceFile, text: str) -> Article:
+def _load_markdown(src: SourceFile, text: str, warn: Warn) -> Article:
     meta: dict = {}
     if text.startswith("---"):
-        end = re.search(r"^---\s*$", text[3:], flags=re.MULTILINE)
+        end = re.search(r"^---[ \t]*$", text[3:], flags=re.MULTILINE)
         if not end:
             raise _Bad("front matter starts with '---' but has no closing '---' line")
-        import yaml
-
-        try:
-            meta = yaml.safe_load(text[3:3 + end.start()]) or {}
-        except yaml.YAMLError as exc:
-            raise _Bad(f"malformed YAML front matter ({_first_line(exc)})") from exc
+        meta = _front_matter(text[3:3 + end.start()])
         if not isinstance(meta, dict):
             raise _Bad("front matter must be a YAML mapping (title: ..., date: ...)")
         text = text[3 + end.end():]
@@ -197,11 +213,38 @@ def _load_markdown(src: SourceFile, text: str) -> Article:
         heading = re.match(r"#\s+(.+)\n+", body)
         if heading:
             title, body = heading.group(1).strip(), body[heading.end():].strip()
-    return _article(src.article_id, body, title, date=meta.get("date"), source=meta.get("source"),
+    return _article(src.article_id, body, title, warn, date=meta.get("date"), source=meta.get("source"),
                     url=meta.get("url"), author=meta.get("author"), origin=str(src.path))
 
 
-def _load_html(src: SourceFile, text: str) -> Article:
+def _front_matter(text: str):
+    """YAML front matter, parsed safely: bounded size and no aliases (an alias bomb of a few
+    hundred bytes expands to gigabytes)."""
+    if len(text) > MAX_FRONT_MATTER:
+        raise _Bad(f"front matter is {len(text):,} characters, over the {MAX_FRONT_MATTER:,} limit; "
+                   "keep only title, date, source, url and author there")
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        # dates stay text, checked by `_real_date` (PyYAML raises on 2025-11-31)
+        yaml_implicit_resolvers = {first: [(tag, rx) for tag, rx in resolvers if not tag.endswith(":timestamp")]
+                                   for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                raise _Bad("front matter uses a YAML alias (*name); write the value out instead")
+            return super().compose_node(parent, index)
+
+    try:
+        return yaml.load(text, Loader=Loader) or {}
+    except yaml.YAMLError as exc:
+        raise _Bad(f"malformed YAML front matter ({_first_line(exc)})") from exc
+
+
+def _load_html(src: SourceFile, text: str, warn: Warn) -> Article:
+    if len(text) > MAX_HTML_CHARS:
+        raise _Bad(f"the page is {len(text) / 2**20:.1f} MB of HTML, over the {MAX_HTML_CHARS / 2**20:.0f} MB "
+                   "limit for one page (a news page is rarely over 2 MB); save the article alone, or as .txt")
     import trafilatura
 
     doc = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False,
@@ -209,11 +252,12 @@ def _load_html(src: SourceFile, text: str) -> Article:
     body = getattr(doc, "text", None) if doc is not None else None
     if not body or not body.strip():
         raise _Bad("no article text found in the HTML (is it a page without a story?)")
-    return _article(src.article_id, body, doc.title, date=doc.date, source=doc.sitename,
+    return _article(src.article_id, body, doc.title, warn, date=doc.date, source=doc.sitename,
                     url=doc.url, author=doc.author, origin=str(src.path))
 
 
-def _load_records(src: SourceFile, text: str, lines: bool) -> tuple[list[Article], list[LoadProblem]]:
+def _load_records(src: SourceFile, text: str, lines: bool, warnings: list[LoadProblem]
+                  ) -> tuple[list[Article], list[LoadProblem]]:
     records: list[tuple[str, object]] = []
     problems: list[LoadProblem] = []
     if lines:
@@ -223,6 +267,8 @@ def _load_records(src: SourceFile, text: str, lines: bool) -> tuple[list[Article
                     records.append((f"line {n}", json.loads(line)))
                 except json.JSONDecodeError as exc:
                     problems.append(LoadProblem(f"{src.path}:{n}", f"invalid JSON ({exc.msg}); line skipped"))
+                except RecursionError:
+                    problems.append(LoadProblem(f"{src.path}:{n}", "data nested too deeply to parse; line skipped"))
     else:
         try:
             data = json.loads(text)
@@ -232,37 +278,70 @@ def _load_records(src: SourceFile, text: str, lines: bool) -> tuple[list[Article
         records = [(f"record {n}", item) for n, item in enumerate(items, 1)]
     articles = []
     for where, record in records:
+        place = f"{src.path} ({where})"
         try:
-            articles.append(_record_article(src, where, record))
+            articles.append(_record_article(src, where, record,
+                                            lambda message: warnings.append(LoadProblem(place, message))))
         except _Bad as exc:
-            problems.append(LoadProblem(f"{src.path} ({where})", str(exc)))
+            problems.append(LoadProblem(place, str(exc)))
     if not articles and not problems:
         raise _Bad("no records in the JSON file")
     return articles, problems
 
 
-def _record_article(src: SourceFile, where: str, record: object) -> Article:
+def _record_article(src: SourceFile, where: str, record: object, warn: Warn) -> Article:
     if not isinstance(record, dict):
         raise _Bad("a record must be a JSON object with 'text' or 'body'")
     body = record.get("text") or record.get("body")
     if not isinstance(body, str) or not body.strip():
         raise _Bad("record has no 'text' or 'body'; skipped")
     rid = record.get("id")
-    article_id = str(rid) if rid not in (None, "") else f"{src.article_id}#{where.split()[-1]}"
-    return _article(article_id, body.replace("\r\n", "\n").strip(), record.get("title"),
+    if not isinstance(rid, (str, int, type(None))) or isinstance(rid, bool):
+        raise _Bad(f"record 'id' must be a string or a whole number, not {type(rid).__name__}")
+    article_id = _clean(rid) or f"{src.article_id}#{where.split()[-1]}"
+    return _article(article_id, body.replace("\r\n", "\n").strip(), record.get("title"), warn,
                     date=record.get("date") or record.get("published_at"),
                     source=record.get("source"), url=record.get("url"),
                     author=record.get("author"), origin=str(src.path))
 
 
-def _article(article_id: str, body: str, title, *, date=None, source=None, url=None,
+def _article(article_id: str, body: str, title, warn: Warn, *, date=None, source=None, url=None,
              author=None, origin: str = "") -> Article:
-    if not body.strip():
+    body, removed = _visible(body)
+    if removed:
+        warn(f"removed {removed} control, invisible or direction-changing character(s) "
+             "(NUL, zero-width, bidi override) from the text")
+    if not body:
         raise _Bad("no article text after the headline/header")
+    if not re.search(r"\w", body):
+        raise _Bad("the text has no words (only punctuation or symbols); is it an article?")
+    if len(body) > MAX_ARTICLE_CHARS:
+        raise _Bad(f"the article text is {len(body):,} characters, over the {MAX_ARTICLE_CHARS:,} limit "
+                   "for one article (a data dump or a log?); split it into articles")
     return Article(id=article_id, text=body, title=_clean(title) or derive_title(body),
-                   date=_iso_date(date), source=_clean(source), url=_clean(url),
+                   date=_real_date(_iso_date(date), warn), source=_clean(source), url=_clean(url),
                    author=_clean(", ".join(map(str, author)) if isinstance(author, list) else author),
                    origin=origin)
+
+
+def _visible(text: str) -> tuple[str, int]:
+    """The text without controls and invisible characters, and how many were removed."""
+    text, controls = _CONTROL.subn(" ", text)
+    text, hidden = _INVISIBLE.subn("", text)
+    text, joiners = _ASCII_JOINER.subn("", text)
+    return text.strip(), controls + hidden + joiners
+
+
+def _real_date(iso: str | None, warn: Warn) -> str | None:
+    """An ISO date that exists on the calendar; an impossible one (2025-11-31) is dropped."""
+    if iso is None:
+        return None
+    try:
+        _date.fromisoformat(iso)
+    except ValueError:
+        warn(f"date {iso} does not exist on the calendar; the article is stored undated")
+        return None
+    return iso
 
 
 def derive_title(body: str, limit: int = 80) -> str:
@@ -285,9 +364,10 @@ def _iso_date(value) -> str | None:
 
 
 def _clean(value) -> str | None:
+    """Metadata on one line, without invisible characters."""
     if value is None:
         return None
-    text = " ".join(str(value).split())
+    text = " ".join(_visible(str(value))[0].split())
     return text or None
 
 

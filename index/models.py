@@ -54,12 +54,15 @@ class LoadProblem:
 
 @dataclass(frozen=True)
 class LoadedFile:
-    """Everything one file yielded: its articles and any per-record problems."""
+    """Everything one file yielded: its articles, the records that failed (`problems`) and the
+    problems that did not stop an article being stored (`warnings`: an impossible date dropped,
+    invisible characters removed)."""
 
     origin: str
     file_hash: str
     articles: tuple[Article, ...] = ()
     problems: tuple[LoadProblem, ...] = field(default_factory=tuple)
+    warnings: tuple[LoadProblem, ...] = field(default_factory=tuple)
 
 
 def _sha(text: str) -> str:

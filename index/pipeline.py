@@ -7,12 +7,13 @@ leaves a state `recover()` repairs: journal the articles as pending, upsert thei
 """
 from __future__ import annotations
 
+import os
 import queue
 import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .chunking import ChunkSettings, chunk_article, embedding_text
@@ -20,7 +21,7 @@ from .embedder import Embedder, make_embedder
 from .lexical import LexicalIndex
 from .loaders import DEFAULT_EXCLUDE, DEFAULT_MAX_BYTES, LoadedFile, SourceFile, discover, iter_loaded
 from . import manifest
-from .models import Article, Chunk
+from .models import Article, Chunk, LoadProblem
 from .registry import Registry
 from .store import StoreConfig, VectorStore, open_store
 
@@ -51,6 +52,7 @@ class FileReport:
     chunks: int = 0  # chunks embedded and written for it
     problems: tuple[str, ...] = ()
     duplicate_of: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # stored all the same: an impossible date dropped, a record repeated
 
     @property
     def result(self) -> str:
@@ -76,6 +78,7 @@ class IngestReport:
     chunks_written: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (duplicate id, stored id)
     files: list[FileReport] = field(default_factory=list)  # one per file, in the order read
 
@@ -92,6 +95,13 @@ class _Planned:
     writes: list[tuple[Article, list[Chunk], bool]] = field(default_factory=list)  # (article, chunks, is_new)
     aliases: list[tuple[Article, str]] = field(default_factory=list)  # (article, canonical id)
     unchanged: int = 0
+    problems: list[LoadProblem] = field(default_factory=list)  # the loader's, then id clashes
+    warnings: list[LoadProblem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.loaded:
+            self.problems += self.loaded.problems
+            self.warnings += self.loaded.warnings
 
     @property
     def n_chunks(self) -> int:
@@ -99,12 +109,13 @@ class _Planned:
 
     def file_report(self, stored: int) -> FileReport:
         """`stored`: articles the registry holds from this file (all unchanged if its bytes are)."""
-        problems = self.loaded.problems if self.loaded else ()
         return FileReport(str(self.src.path), added=sum(new for *_, new in self.writes),
                           updated=sum(not new for *_, new in self.writes),
                           unchanged=self.unchanged if self.loaded else stored, duplicate=len(self.aliases),
-                          failed=len(problems), chunks=self.n_chunks, problems=tuple(str(p) for p in problems),
-                          duplicate_of=tuple(canonical for _, canonical in self.aliases))
+                          failed=len(self.problems), chunks=self.n_chunks,
+                          problems=tuple(map(str, self.problems)),
+                          duplicate_of=tuple(canonical for _, canonical in self.aliases),
+                          warnings=tuple(map(str, self.warnings)))
 
 
 class Index:
@@ -170,9 +181,12 @@ class Index:
 
     # -- ingest --------------------------------------------------------------
     def ingest(self, paths: list[str | Path], prune: bool = False, progress: bool = False,
-               on_file: Callable[[int, int, str], None] | None = None) -> IngestReport:
+               on_file: Callable[[int, int, str], None] | None = None,
+               namespace: str | None = None) -> IngestReport:
         """Add new and changed articles under `paths`; with `prune`, drop those whose file is gone.
-        `on_file(done, total, path)` is called as each file is read (a UI's progress bar)."""
+        `on_file(done, total, path)` is called as each file is read (a UI's progress bar).
+        `namespace` prefixes every article id ("upload" -> "upload:name.txt"), so articles from
+        one place (the web's uploads) can never take the id of an article from another."""
         started = time.perf_counter()
         report = IngestReport()
         files, problems = discover(paths, self.config.exclude)
@@ -184,7 +198,7 @@ class Index:
         clean: set[str] = set()  # origins loaded without any problem
         bar = _progress(len(files), progress)
         batch: list[_Planned] = []
-        for done, item in enumerate(self._planned(files), 1):
+        for done, item in enumerate(self._planned(files, namespace), 1):
             bar.update(1)
             origin = str(item.src.path)
             if on_file:
@@ -195,8 +209,9 @@ class Index:
                 produced[origin] = set(by_origin.get(origin, ()))
                 clean.add(origin)
                 continue
-            self._fail(report, item.loaded.problems)
-            if not item.loaded.problems:
+            self._fail(report, item.problems)
+            report.warnings.extend(map(str, item.warnings))
+            if not item.problems:
                 clean.add(origin)
             produced[origin] = {a.id for a in item.loaded.articles}
             report.unchanged += item.unchanged
@@ -212,11 +227,13 @@ class Index:
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
-    def _planned(self, files: list[SourceFile]):
+    def _planned(self, files: list[SourceFile], namespace: str | None = None):
         """Load, classify and chunk in a background thread; yields `_Planned` in file order."""
         hashes = self.registry.hashes()
         aliases = self.registry.aliases()
         owner = {text: aid for aid, (_, text) in hashes.items()}  # text hash -> stored article
+        holders = {aid: origin for origin, ids in self.registry.ids_by_origin().items() for aid in ids}
+        claimed: dict[str, Article] = {}  # id -> the article that took it in this ingest
         known_files = self.registry.file_hashes()
         out: queue.Queue = queue.Queue(maxsize=64)
 
@@ -225,7 +242,10 @@ class Index:
                 for src, loaded in iter_loaded(files, self.config.max_file_bytes, known_files):
                     item = _Planned(src, loaded)
                     for article in loaded.articles if loaded else ():
-                        self._classify(article, item, hashes, aliases, owner)
+                        if namespace:
+                            article = replace(article, id=f"{namespace}:{article.id}")
+                        if self._claim(article, item, claimed, holders):
+                            self._classify(article, item, hashes, aliases, owner, holders)
                     out.put(item)
             except BaseException as exc:  # hand any failure to the consumer
                 out.put(exc)
@@ -239,10 +259,33 @@ class Index:
             yield item
         thread.join()
 
-    def _classify(self, article: Article, item: _Planned, hashes: dict, aliases: dict, owner: dict) -> None:
+    @staticmethod
+    def _claim(article: Article, item: _Planned, claimed: dict[str, Article], holders: dict[str, str]) -> bool:
+        """Whether `article` may take its id. An id belongs to the file it came from while that
+        file exists: another file's article with the same id is refused (with the same text,
+        noted as stored once), never a silent replacement; a moved file takes its id along."""
+        first = claimed.get(article.id)
+        holder = first.origin if first else holders.get(article.id)
+        if holder and not (first is None and _same_file(holder, article.origin)):
+            where = "earlier in this ingest" if first else "in the index"
+            if holder == article.origin:
+                holder = "another record of this file"
+            if first and first.content_hash == article.content_hash:
+                item.warnings.append(LoadProblem(article.origin, f"article {article.id!r} repeats one read "
+                                                 f"{where} from {holder}; stored once"))
+            else:
+                item.problems.append(LoadProblem(article.origin, (
+                    f"article id {article.id!r} is already used {where} by {holder}; this one was not "
+                    "stored. Give each article its own id (a record's 'id' field, or another file name)")))
+            return False
+        claimed[article.id] = article
+        return True
+
+    def _classify(self, article: Article, item: _Planned, hashes: dict, aliases: dict, owner: dict,
+                  holders: dict) -> None:
         stored = hashes.get(article.id)
         canonical = owner.get(article.text_hash)
-        if stored and stored[0] == article.content_hash:
+        if stored and stored[0] == article.content_hash and holders.get(article.id) == article.origin:
             item.unchanged += 1
         elif canonical and canonical != article.id:
             if aliases.get(article.id) == canonical:
@@ -276,7 +319,7 @@ class Index:
                 self.registry.remove_article(article.id)
                 self.registry.put_alias(article.id, canonical, article.origin)
             for item in batch:
-                if item.loaded and not item.loaded.problems:
+                if item.loaded and not item.problems:
                     self.registry.put_file(item.loaded.origin, item.loaded.file_hash)
         fresh = set(new_ids)
         self.store.delete([cid for ids in old.values() for cid in ids if cid not in fresh])
@@ -333,6 +376,18 @@ class Index:
         return {**stats, "stored_chunks": self.store.count(), "embedder": self.build["embedder"],
                 "chunking": self.build["chunking"], "data_dir": str(self.data_dir.absolute()),
                 "store": getattr(self.store, "location", "")}
+
+
+def _same_file(holder: str, origin: str) -> bool:
+    """Whether the stored article's file is this one, or is gone (the file was moved)."""
+    if holder == origin:
+        return True
+    try:
+        return os.path.samefile(holder, origin)
+    except FileNotFoundError:
+        return not os.path.exists(holder)
+    except OSError:
+        return False
 
 
 def _under(path: Path, folders: list[Path]) -> bool:

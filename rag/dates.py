@@ -156,7 +156,11 @@ def parse_time_scope(question: str, anchor: date) -> TimeScope | None:
     latest = _LATEST.search(text)
     for pattern, resolve in _RULES:
         for m in pattern.finditer(text):
-            if bounds := resolve(m, anchor):
+            try:
+                bounds = resolve(m, anchor)
+            except (OverflowError, ValueError):  # runs off the calendar: an anchor of 0001-01-01 or 9999-12-31
+                continue
+            if bounds:
                 return TimeScope(*bounds, latest=latest is not None, phrase=question[m.start():m.end()])
     return TimeScope(None, None, latest=True, phrase=latest.group()) if latest else None
 
