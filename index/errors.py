@@ -13,5 +13,9 @@ class StoreUnavailableError(NewsragError):
     """The Chroma store (embedded or server) cannot be reached or opened."""
 
 
+class DiskFullError(NewsragError):
+    """The disk holding the data dir has no space left; what was stored before is intact."""
+
+
 class ConfigError(NewsragError):
     """A setting has an invalid value."""

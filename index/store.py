@@ -1,19 +1,25 @@
 """The vector store: Chroma, embedded (PersistentClient) or a `chroma run` server. We always pass
-embeddings ourselves so Chroma never embeds or downloads anything."""
+embeddings ourselves so Chroma never embeds or downloads anything. Every Chroma call turns a
+server gone away or a full disk into an error that says the fix."""
 from __future__ import annotations
 
+import errno
+import shutil
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexMismatchError, StoreUnavailableError
+from .errors import DiskFullError, IndexMismatchError, NewsragError, StoreUnavailableError
 from .models import Chunk
 
 COLLECTION = "newsrag_chunks"
 MAX_BATCH = 5000  # Chroma refuses batches over 5,461
+BYTES_PER_CHUNK = 32 * 1024  # Chroma takes ~15 KB a chunk (vector, text, metadata, full-text index): doubled
+RESERVE_BYTES = 16 * 2**20  # kept free for Chroma's compaction and index resizes
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class ChromaStore(VectorStore):
         import chromadb
         from chromadb.config import Settings
 
+        self.config = config
         settings = Settings(anonymized_telemetry=False, allow_reset=False)
         try:
             if config.host:
@@ -79,20 +86,76 @@ class ChromaStore(VectorStore):
                 path = Path(config.data_dir) / "chroma"
                 self.client = chromadb.PersistentClient(path=str(path), settings=settings)
                 self.location = str(path)
+            with self._calls():
+                self.collection = self.client.get_or_create_collection(
+                    config.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+        except NewsragError:
+            raise
         except Exception as exc:
-            where = f"{config.host}:{config.port}" if config.host else str(config.data_dir)
+            if self._is_full(exc):
+                raise self._full(exc) from exc
+            if config.host:
+                raise StoreUnavailableError(f"cannot open the Chroma store at {config.host}:{config.port} ({exc}). "
+                                            + self._start_hint()) from exc
             raise StoreUnavailableError(
-                f"cannot open the Chroma store at {where} ({exc}). For a server, start it with "
-                "`chroma run --path DIR --host HOST --port PORT` and check --chroma-host/--chroma-port."
+                f"cannot open the embedded Chroma store in {Path(config.data_dir) / 'chroma'} ({exc}). Check that "
+                "the data dir is readable and writable, or use a Chroma server with --chroma-host/--chroma-port."
             ) from exc
-        self.collection = self.client.get_or_create_collection(
-            config.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+
+    @contextmanager
+    def _calls(self) -> Iterator[None]:
+        """Around every Chroma call: a full disk or a server gone away becomes an error with the fix."""
+        try:
+            yield
+        except NewsragError:
+            raise
+        except Exception as exc:
+            if self._is_full(exc):
+                raise self._full(exc) from exc
+            if self.config.host and _unreachable(exc):
+                raise StoreUnavailableError(
+                    f"the Chroma server at {self.config.host}:{self.config.port} is not answering "
+                    f"({type(exc).__name__}: {exc}). " + self._start_hint()) from exc
+            raise
+
+    def _start_hint(self) -> str:
+        return (f"Start it with `chroma run --path DIR --host {self.config.host} --port {self.config.port}` "
+                "(DIR: the folder it keeps the vectors in), or check --chroma-host/--chroma-port.")
+
+    def _is_full(self, exc: BaseException) -> bool:
+        """ENOSPC, or Chroma failing inside with the disk (nearly) full: its Rust core reports a
+        full disk only as a failed step ("Failed to apply logs to the metadata segment")."""
+        return disk_full(exc) or (type(exc).__name__ == "InternalError" and self._free_bytes() < RESERVE_BYTES)
+
+    def _free_bytes(self) -> float:
+        """Free space on the embedded store's disk (a server's is not ours to see: infinite)."""
+        if self.config.host:
+            return float("inf")
+        folder = Path(self.config.data_dir).absolute()
+        while not folder.exists():
+            folder = folder.parent
+        return shutil.disk_usage(folder).free
+
+    def _room_for(self, n_chunks: int) -> None:
+        """Refuse a write the disk cannot hold: a write Chroma cannot finish stays in its log, and
+        until space is freed it cannot even read."""
+        free, need = self._free_bytes(), n_chunks * BYTES_PER_CHUNK + RESERVE_BYTES
+        if free < need:
+            raise self._full(f"{free / 2**20:.1f} MB free, this batch needs about {need / 2**20:.0f} MB")
+
+    def _full(self, exc: BaseException | str) -> DiskFullError:
+        where = (f"the Chroma server at {self.config.host}:{self.config.port}" if self.config.host
+                 else f"the data dir {Path(self.config.data_dir).absolute()}")
+        return DiskFullError(f"no space left on device for {where} ({exc}). What was stored before is intact. "
+                             "Free some space on that disk, or move the index to one with room (--data-dir), "
+                             "then run the ingest again.")
 
     def check_identity(self, identity: dict) -> None:
         stored = {k[len("embedder_"):]: v for k, v in (self.collection.metadata or {}).items()
                   if k.startswith("embedder_")}
         if not stored:
-            self.collection.modify(metadata={f"embedder_{k}": v for k, v in identity.items()})
+            with self._calls():
+                self.collection.modify(metadata={f"embedder_{k}": v for k, v in identity.items()})
         elif stored != identity:
             raise IndexMismatchError(
                 f"the Chroma collection {self.collection.name!r} at {self.location} holds vectors of "
@@ -100,34 +163,41 @@ class ChromaStore(VectorStore):
                 "`newsrag ingest --rebuild PATH...` (deletes and re-embeds the index).")
 
     def upsert(self, ids, vectors, chunks, metas) -> None:
+        self._room_for(len(ids))
         for i in range(0, len(ids), MAX_BATCH):
             j = i + MAX_BATCH
-            self.collection.upsert(ids=list(ids[i:j]), embeddings=vectors[i:j],
-                                   documents=[c.text for c in chunks[i:j]], metadatas=list(metas[i:j]))
+            with self._calls():
+                self.collection.upsert(ids=list(ids[i:j]), embeddings=vectors[i:j],
+                                       documents=[c.text for c in chunks[i:j]], metadatas=list(metas[i:j]))
 
     def delete(self, ids) -> None:
         ids = list(ids)
         for i in range(0, len(ids), MAX_BATCH):
-            self.collection.delete(ids=ids[i:i + MAX_BATCH])
+            with self._calls():
+                self.collection.delete(ids=ids[i:i + MAX_BATCH])
 
     def ids_for_articles(self, article_ids) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {a: set() for a in article_ids}
         article_ids = list(article_ids)
         for i in range(0, len(article_ids), 500):
-            got = self.collection.get(where={"article_id": {"$in": article_ids[i:i + 500]}},
-                                      include=["metadatas"])
+            with self._calls():
+                got = self.collection.get(where={"article_id": {"$in": article_ids[i:i + 500]}},
+                                          include=["metadatas"])
             for cid, meta in zip(got["ids"], got["metadatas"]):
                 found[meta["article_id"]].add(cid)
         return found
 
     def count(self) -> int:
-        return self.collection.count()
+        with self._calls():
+            return self.collection.count()
 
     def drop(self) -> None:
-        self.client.delete_collection(self.collection.name)
+        with self._calls():
+            self.client.delete_collection(self.collection.name)
 
     def vectors(self, ids):
-        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        with self._calls():
+            got = self.collection.get(ids=list(ids), include=["embeddings"])
         by_id = dict(zip(got["ids"], got["embeddings"]))
         if not by_id:
             return np.zeros((len(ids), 0), dtype=np.float32)
@@ -138,11 +208,30 @@ class ChromaStore(VectorStore):
         k = min(k, self.count())
         if k <= 0:
             return []
-        res = self.collection.query(query_embeddings=[vector], n_results=k, where=where,
-                                    include=["documents", "metadatas", "distances"])
+        with self._calls():
+            res = self.collection.query(query_embeddings=[vector], n_results=k, where=where,
+                                        include=["documents", "metadatas", "distances"])
         return [(StoredChunk(cid, m["article_id"], m["start"], m["end"], doc, m), 1.0 - dist)
                 for cid, doc, m, dist in zip(res["ids"][0], res["documents"][0],
                                              res["metadatas"][0], res["distances"][0])]
+
+
+def disk_full(exc: BaseException | None) -> bool:
+    """ENOSPC, as an OSError or in the words of SQLite or Chroma's Rust core, here or in a cause."""
+    while exc is not None:
+        text = str(exc).lower()
+        if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or any(
+                words in text for words in ("no space left on device", "disk is full", "os error 28")):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A transport failure (refused, reset, timed out): the server is down or unreachable."""
+    import httpx  # Chroma's own HTTP client; present whenever chromadb is
+
+    return isinstance(exc, (httpx.TransportError, ConnectionError))
 
 
 def open_store(config: StoreConfig) -> VectorStore:

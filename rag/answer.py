@@ -9,6 +9,7 @@ from importlib import resources
 
 from index.chunking import sentence_spans
 
+from .errors import LLMError
 from .evidence import (Scored, answer_kind, candidates, embed_sentences, key_entities, mentions, score, select,
                        split_question)
 from .models import Answer, Citation, Hit
@@ -48,14 +49,15 @@ class Answerer:
         self.article_text = article_text
 
     def stream(self, question: str, hits: list[Hit], time_sensitive: bool = False,
-               context: str | None = None) -> Iterator[str | Answer]:
+               context: str | None = None, warnings: tuple[str, ...] = ()) -> Iterator[str | Answer]:
         """Text pieces as verified sentences become ready, then the final `Answer`.
 
         `question` is what the evidence must answer (time phrases already turned into filters);
         `time_sensitive` answers start "As of <newest cited date>"; `context` is the question a
-        follow-up follows."""
+        follow-up follows; `warnings` (what went wrong before, e.g. in retrieval) end the text as notes.
+        If the LLM fails, the answer keeps what it verified and quotes the rest of the evidence."""
         s = self.settings
-        sentences = candidates(hits)
+        sentences = candidates(hits, self.article_text)
         vectors = embed_sentences(sentences, self.embedder)
         parts = split_question(question)
         chosen: list[Scored] = []
@@ -70,7 +72,7 @@ class Answerer:
                 first_scored = first_scored or scored
                 chosen += [p for p in picked if all(p.sentence != c.sentence for c in chosen)]
         if self._too_weak(question, chosen):
-            answer = self._abstain(question, hits)
+            answer = self._abstain(question, hits, warnings)
             yield answer.text
             yield answer
             return
@@ -82,17 +84,22 @@ class Answerer:
         if other is not None:
             evidence = [chosen[0], other]
             verified = [Verified(e.sentence.text, (i + 1,), 1.0) for i, e in enumerate(evidence)]
-            yield from self._finish(question, f"{prefix}The sources disagree. ", verified, evidence, conflict=True)
+            yield from self._finish(question, f"{prefix}The sources disagree. ", verified, evidence, conflict=True,
+                                    warnings=warnings)
             return
-        verified = []
-        pieces = self._phrase(question, chosen, verified)
-        first = True
-        for piece in pieces:
-            yield (prefix if first else "") + piece
-            first = False
-        if not verified:  # nothing the model wrote survived: answer with the evidence itself
-            verified = [Verified(c.sentence.text, (i + 1,), 1.0) for i, c in enumerate(chosen)]
-        yield from self._finish(question, prefix, verified, chosen, streamed=not first)
+        verified: list[Verified] = []
+        failed = False
+        try:
+            for piece in self._phrase(question, chosen, verified):
+                yield (prefix if len(verified) == 1 else "") + piece
+        except LLMError as exc:
+            failed = True
+            warnings += (f"The language model failed, so this answer quotes the evidence: {exc}",)
+        streamed = len(verified)
+        if failed or not verified:  # quote the evidence the model's kept sentences do not cite
+            cited = {n for v in verified for n in v.cites}
+            verified += [Verified(c.sentence.text, (i + 1,), 1.0) for i, c in enumerate(chosen) if i + 1 not in cited]
+        yield from self._finish(question, prefix, verified, chosen, streamed=streamed, warnings=warnings)
 
     def _too_weak(self, question: str, chosen: list[Scored]) -> bool:
         if not chosen:
@@ -148,29 +155,37 @@ class Answerer:
         result = verify(sentence, chosen, self.embedder, self.settings.support_threshold)
         if result is not None:
             verified.append(result)
-            yield _render(result, numbering) + " "
+            yield (" " if len(verified) > 1 else "") + _render(result, numbering)
 
     def _finish(self, question: str, prefix: str, verified: list[Verified], evidence: list[Scored],
-                streamed: bool = False, conflict: bool = False) -> Iterator[str | Answer]:
+                streamed: int = 0, conflict: bool = False, warnings: tuple[str, ...] = ()) -> Iterator[str | Answer]:
+        """The rest of the text (`streamed`: how many of `verified` were already sent), then the `Answer`."""
         numbering: dict[int, int] = {}
-        body = " ".join(_render(v, numbering) for v in verified)
-        text = (prefix + body).strip()
-        if not streamed:
-            yield text
+        rendered = [_render(v, numbering) for v in verified]
+        notes = _notes(warnings)
+        text = (prefix + " ".join(rendered)).strip() + notes
+        rest = "".join(" " + r for r in rendered[streamed:]) + notes if streamed else text
+        if rest:
+            yield rest
         citations = []
         for source, n in sorted(numbering.items(), key=lambda kv: kv[1]):
             e = evidence[source - 1].sentence
             h = e.hit
             citations.append(Citation(n, h.article_id, h.title, h.date, h.source, h.url, e.text, e.start, e.end))
-        yield Answer(text, False, tuple(citations), question, conflict=conflict)
+        yield Answer(text, False, tuple(citations), question, conflict=conflict, warnings=warnings)
 
-    def _abstain(self, question: str, hits: list[Hit]) -> Answer:
+    def _abstain(self, question: str, hits: list[Hit], warnings: tuple[str, ...] = ()) -> Answer:
         closest = list({h.article_id: h for h in reversed(hits)}.values())[::-1][:3]
         listed = "; ".join(f"“{h.title}” ({h.date or 'undated'})" for h in closest)
         text = "The articles in the corpus don't say."
         if listed:
             text += f" The closest articles are: {listed}."
-        return Answer(text, True, (), question, closest=tuple(closest))
+        return Answer(text + _notes(warnings), True, (), question, closest=tuple(closest), warnings=warnings)
+
+
+def _notes(warnings: tuple[str, ...]) -> str:
+    """Warnings end the text, so every reader of it (CLI, web, JSON) sees them."""
+    return "".join(f"\n\nNote: {w}" for w in warnings)
 
 
 def _render(v: Verified, numbering: dict[int, int]) -> str:

@@ -4,6 +4,7 @@ pick a few non-redundant sentences. Correctness never depends on an LLM followin
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,15 +14,46 @@ from index.lexical import tokenize
 
 from .models import Hit
 
-# Text addressed to an AI inside an article is data; it is never used as evidence.
+# Text addressed to an AI inside an article is data; it is never used as evidence. A model is
+# named "AI (model)", "LLM", "language model", "chatbot", "summariser" or "the assistant" (not a
+# "shop assistant"); bare "model"/"bot" would flag car launches and Twitter stories.
+_AI = (r"(?:ai|a\.i\.)(?:\s+(?:models?|systems?|assistants?|tools?|agents?|chat ?bots?))?|llms?|"
+       r"(?:large\s+)?language\s+models?|chat ?bots?|chatgpt|summari[sz]ers?|"
+       r"(?:the|an?|any|all|every|each|this|you)\s+assistants?")
+_TELL = (r"(?:tell|state|say|reply|respond|answer|write|output|print|claim|mention|describe|summari[sz]e|"
+         r"ignore|disregard|treat|present|repeat|insist)")
 _INJECTION = re.compile("|".join((
     r"\b(ignore|disregard|forget|override)\b[^.]{0,40}\b(instructions?|prompts?|rules|guidelines|previous|above)\b",
     r"\b(system|developer) (prompt|message|instructions?)\b",
     r"\b(you are|you're|act as|pretend to be)\b[^.]{0,30}\b(ai|assistant|chatbot|language model|bot)\b",
-    r"\byou\s+(must|should|will now|have to)\s+(reply|respond|answer|output|say|print)\b",
+    r"\byou\s+(must|should|shall|will now|have to|need to|are to)\s+(always\s+)?(reply|respond|answer|output|say|"
+    r"print|state|claim)\b",
     r"\b(reply|respond|answer|output)\s+(only\s+)?with\b",
     r"\b(reply|respond|answer|say)\b[^.]{0,30}\b(every|each|all|any) (question|prompt|message|request)s?\b",
+    # addressed to a model: "Note to AI models", "If you are an AI", "Attention LLMs"
+    rf"\b(note|message|instructions?|reminder|directive)s?\s+(to|for)\s+(any\s+|all\s+)?({_AI})\b",
+    rf"\bif\s+you\s*(are|'re|’re)\s+(an?\s+)?({_AI})\b",
+    rf"\b(dear|hey|hello|attention),?\s+({_AI})\b",
+    # a model told what to do, in the third person: "AI models reading this should say ..."
+    rf"\b({_AI})(,?\s+(reading|summari[sz]ing|processing|parsing|answering questions about)\b[^.,;:]{{0,60}},?)?"
+    rf"\s+(must|should|shall|are to|is to|needs? to|has to|have to|will now)\s+"
+    rf"((always|now|also|only|never|not|instead)\s+)*{_TELL}\b",
+    r"\bwhen\s+(summari[sz]ing|answering questions about|asked about)\s+this\s+(article|page|text|story|document)\b",
+    r"^\W*(tell|inform|remind)\s+(the\s+)?(readers?|users?)\b",
 )), re.IGNORECASE)
+# Spans hidden from readers or framed for a chat model, which may hold several harmless-looking
+# sentences: comments, chat-template blocks, and a paragraph opened by a role prefix.
+_HIDDEN = re.compile("|".join((
+    r"<!--[\s\S]*?(?:-->|\Z)",
+    r"\A(?:(?!<!--)[\s\S])*?-->",  # the end of a comment opened before this text starts
+    r"^[ \t]*\[[^\]\n]*\]:[ \t]*(?:#|<>)[^\n]*",  # markdown's comment idiom: [//]: # (...)
+    r"<\|im_start\|>[\s\S]*?(?:<\|im_end\|>|\Z)",
+    r"\[INST\][\s\S]*?(?:\[/INST\]|\Z)",
+    r"<<SYS>>[\s\S]*?(?:<</SYS>>|\Z)",
+    r"<\|[a-z_]+\|>[^\n]*",
+    r"(?:^|(?<=[.!?]\s))[ \t>*_]*(?:system|assistant|developer)[ \t]*:[\s\S]*?(?=\n[ \t]*\n|\Z)",
+    r"^[ \t]*#{1,6}[ \t]*(?:instructions?|system|response)\b[\s\S]*?(?=\n[ \t]*\n|\Z)",
+)), re.IGNORECASE | re.MULTILINE)
 _MEASURE = re.compile(r"\d\s?(cm|mm|m|km|kg|g|ft|feet|foot|inch(es)?|metres?|meters?|miles?|mph|km/h|kph|"
                       r"tonnes?|tons?|pounds|lb|%|per ?cent|hours?|minutes?|seconds?|days?|weeks?|months?|years?)\b",
                       re.IGNORECASE)
@@ -161,11 +193,28 @@ def mentions(text: str, entity: str) -> bool:
     return re.search(rf"\b{re.escape(stem)}", text, re.IGNORECASE) is not None
 
 
-def candidates(hits: list[Hit]) -> list[Sentence]:
-    """Every distinct, trustworthy sentence of the retrieved chunks, with article offsets."""
+def hidden_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of what `text` hides from readers or frames for a chat model (see `_HIDDEN`)."""
+    return [m.span() for m in _HIDDEN.finditer(text)]
+
+
+def candidates(hits: list[Hit], article_text: Callable[[str], str] | None = None) -> list[Sentence]:
+    """Every distinct, trustworthy sentence of the retrieved chunks, with article offsets.
+
+    `article_text(id)` lets hidden spans be found in the whole article, so a comment opened in
+    an earlier chunk still hides the sentences of this one."""
     seen, found = set(), []
+    whole: dict[str, list[tuple[int, int]] | None] = {}  # article id -> hidden spans of the whole article
     for hit in hits:
-        for a, b in sentence_spans(hit.text):
+        if hit.article_id not in whole:
+            full = article_text(hit.article_id) if article_text else ""
+            whole[hit.article_id] = hidden_spans(full) if full else None
+        hidden = whole[hit.article_id]
+        if hidden is None:  # the article's text is unknown: the chunk's own spans
+            hidden = hidden_spans(hit.text)
+        else:
+            hidden = [(start - hit.start, end - hit.start) for start, end in hidden]
+        for a, b in filter(None, (_outside(hit.text, a, b, hidden) for a, b in sentence_spans(hit.text))):
             key = (hit.article_id, hit.start + a)
             text = hit.text[a:b]
             if key in seen or len(text.split()) < 4 or _INJECTION.search(text):
@@ -175,6 +224,23 @@ def candidates(hits: list[Hit]) -> list[Sentence]:
     terms = tokenize([text for *_, text in found]) if found else []
     return [Sentence(hit, hit.start + a, hit.start + b, text, frozenset(t))
             for (hit, a, b, text), t in zip(found, terms)]
+
+
+def _outside(text: str, a: int, b: int, hidden: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """The sentence `text[a:b]` without a hidden span it starts or ends in; None if one lies inside it."""
+    for start, end in hidden:
+        if start < b and a < end:
+            if start <= a:
+                a = end
+            elif end >= b:
+                b = start
+            else:
+                return None
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return (a, b) if a < b else None
 
 
 def question_terms(question: str) -> set[str]:

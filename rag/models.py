@@ -47,6 +47,8 @@ class Answer:
     question: str = ""
     closest: tuple[Hit, ...] = ()  # when abstaining: the nearest articles, for the reader to check
     conflict: bool = False  # sources disagree on the asked fact; the text says so
+    warnings: tuple[str, ...] = ()  # what failed on the way (the LLM, the vector store); the text ends with them
+    degraded: bool = False  # retrieved by keyword search alone: the vector store was down
     timings: dict = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict:

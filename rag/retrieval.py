@@ -8,6 +8,7 @@ from datetime import date
 import numpy as np
 
 from index import Index
+from index.errors import DiskFullError, StoreUnavailableError
 
 from .models import Hit
 from .rerank import NoRerank, Reranker
@@ -59,6 +60,7 @@ class Retriever:
         self.index, self.settings = index, settings
         self.reranker = reranker or NoRerank()
         self.generation = -1
+        self.degraded: str | None = None  # why the last search ran on BM25 alone (the vector store failed)
         self._refresh()
 
     def _refresh(self) -> None:
@@ -76,8 +78,12 @@ class Retriever:
     def anchor(self) -> date | None:
         """The newest publish date in the corpus: the 'today' for relative time expressions."""
         self._refresh()
-        newest = int(self.dates.max()) if len(self.dates) else 0
-        return date(newest // 10000, newest // 100 % 100, newest % 100) if newest else None
+        for newest in np.unique(self.dates)[::-1]:  # an index built before dates were checked may hold 2025-11-31
+            try:
+                return date(int(newest) // 10000, int(newest) // 100 % 100, int(newest) % 100)
+            except ValueError:
+                continue
+        return None
 
     def covers(self, since: date | None, until: date | None) -> bool:
         """Whether any stored article was published in this range."""
@@ -94,11 +100,16 @@ class Retriever:
         s = self.settings
         k = k or s.top_k
         ranked: dict[str, dict] = {}
+        self.degraded = None
         if s.mode in ("hybrid", "dense"):
             vector = self.index.embedder.embed_batch([query])[0]
-            for rank, (chunk, _) in enumerate(self.index.store.query(vector, s.candidates, filters.where())):
+            try:
+                dense = self.index.store.query(vector, s.candidates, filters.where())
+            except (StoreUnavailableError, DiskFullError) as exc:  # BM25 lives in the data dir: answer from it
+                self.degraded, dense = str(exc), []
+            for rank, (chunk, _) in enumerate(dense):
                 ranked.setdefault(chunk.id, {"text": chunk.text})["dense"] = rank
-        if s.mode in ("hybrid", "bm25"):
+        if s.mode in ("hybrid", "bm25") or self.degraded:
             for rank, (pos, _) in enumerate(self.lexical.search(query, s.candidates, self._mask(filters))):
                 ranked.setdefault(self.lexical.ids[pos], {})["bm25"] = rank
         ranked = {cid: r for cid, r in ranked.items() if cid in self.position}  # skip a half-written batch
@@ -111,7 +122,10 @@ class Retriever:
         order = sorted(scores, key=scores.get, reverse=True)
         if not isinstance(self.reranker, NoRerank):
             head = self._hits(order[:max(k, s.rerank_depth)], ranked, scores)
-            order = [h.chunk_id for h in self.reranker.rerank(query, head)] + order[len(head):]
+            try:
+                order = [h.chunk_id for h in self.reranker.rerank(query, head)] + order[len(head):]
+            except (StoreUnavailableError, DiskFullError) as exc:  # MMR reads the stored vectors: keep the fused order
+                self.degraded = self.degraded or str(exc)
         return self._hits(self._diverse(order, k), ranked, scores)
 
     def _hits(self, ids: list[str], ranked: dict, scores: dict) -> list[Hit]:

@@ -1,7 +1,8 @@
 """The verifier: after generation, every sentence must be supported by the evidence it cites.
 LLM-free: lexical recall plus embedding similarity, and every name and number in the sentence
-must appear in the cited evidence. Fabricated markers are removed; unsupported sentences are
-re-cited to the evidence that supports them, or dropped."""
+must appear in the cited evidence, negated where it is and with no opposite verb ("fell" for
+"rose"). Fabricated markers are removed; unsupported sentences are re-cited to the evidence that
+supports them, or dropped."""
 from __future__ import annotations
 
 import re
@@ -18,6 +19,14 @@ _FACT = re.compile(r"\d[\d,.]*\d|\d|[A-Z][\w’'-]+")
 _COMMON_CAPS = {"The", "A", "An", "It", "He", "She", "They", "This", "That", "These", "Those", "In", "On",
                 "At", "As", "According", "However", "But", "And", "Also", "There", "I", "We", "His", "Her",
                 "Their", "Its", "After", "Before", "When", "While", "Yes", "No"}
+
+# A word after one of these, to the end of its clause, is negated ("No 10" and "not only" are not).
+_NEGATION = re.compile(r"\b(?:not(?!\s+only\b)|no(?!\.?\s*\d)|never|neither|nor|none|nobody|nothing|without|"
+                       r"den(?:y|ies|ied|ying))\b|n['’]t\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"[\n,;:.!?()]|\bbut\b", re.IGNORECASE)
+# Opposite verbs as stemmed terms: "fell" against evidence that only says "rose" reverses it.
+_OPPOSITES = (({"rise", "rose", "risen"}, {"fall", "fell", "fallen"}), ({"increas"}, {"decreas"}),
+              ({"win", "won"}, {"lose", "lost"}), ({"approv"}, {"reject"}), ({"accept"}, {"refus"}))
 
 
 @dataclass(frozen=True)
@@ -50,9 +59,33 @@ def mask_facts(text: str) -> str:
     return _FACT.sub(lambda m: "_" if m.group().rstrip(".,") in hidden else m.group(), text)
 
 
+def polarity(text: str) -> tuple[set[str], set[str]]:
+    """(stated, negated) stemmed terms: a term after a negation cue, up to the end of its clause,
+    is negated ("The summit was not called off": summit stated, call negated)."""
+    stated, negated = [], []
+    for clause in _CLAUSE.split(text):
+        cue = _NEGATION.search(clause)
+        stated.append(clause[:cue.start()] if cue else clause)
+        negated.append(clause[cue.end():] if cue else "")
+    terms = tokenize([" ".join(stated), " ".join(negated)])
+    return set(terms[0]), set(terms[1])
+
+
+def contradicts(sentence: str, source: str) -> bool:
+    """The sentence negates what the source states (or the reverse), or uses the opposite verb."""
+    said, denied = polarity(sentence)
+    states, denies = polarity(source)
+    if (denied - denies) & states or (denies - denied) & said:
+        return True
+    words, source_words = said | denied, states | denies
+    return any(words & a and source_words & b and not source_words & a
+               for x, y in _OPPOSITES for a, b in ((x, y), (y, x)))
+
+
 def support(sentence: str, vector: np.ndarray, source: str, source_vector: np.ndarray) -> float:
-    """0 when a name or number is not in the source, else the mean of term recall and cosine."""
-    if any(not mentions(source, f) for f in facts(sentence)):
+    """0 when a name or number is not in the source or the sentence contradicts it, else the
+    mean of term recall and cosine."""
+    if any(not mentions(source, f) for f in facts(sentence)) or contradicts(sentence, source):
         return 0.0
     terms = set(tokenize([sentence])[0])
     recall = len(terms & set(tokenize([source])[0])) / len(terms) if terms else 0.0

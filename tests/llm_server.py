@@ -1,7 +1,8 @@
 """A stand-in for a hosted LLM: a real HTTP server on 127.0.0.1 speaking Ollama's and OpenAI's chat protocols.
 
 It replies with a scripted text (set `server.reply` per test: a fabricated citation, an unsupported
-sentence...), records every request, can demand a bearer key, and can fail on demand.
+sentence...), records every request, can demand a bearer key, and can fail on demand: drip the
+reply slowly, send a `content` that is not text, or notice the client hanging up.
 
     with LLMServer(reply="Paris is in France. [1]") as server:
         OllamaLLM("m", server.url).generate(messages)
@@ -29,6 +30,9 @@ class LLMServer:
         self.status_error: tuple[int, str] | None = None  # (status, message): refuse every request
         self.stream_error: str | None = None  # fail after the first piece, the way Ollama reports late errors
         self.raw: str | None = None  # sent as a 200 reply's whole body instead of the protocol: a malformed stream
+        self.drip = 0.0  # seconds to wait before each piece: a server that never finishes
+        self.content: object = None  # when set, every piece's `content` is this value (a number, a list)
+        self.disconnected = threading.Event()  # set when the client hung up before the reply ended
         self.requests: list[dict] = []  # {"path", "headers", "body"} in arrival order
         self._httpd = _QuietServer(("127.0.0.1", 0), _handler(self))
 
@@ -80,12 +84,13 @@ def _handler(server: LLMServer):
                 self._start(200, "text/plain")
                 self._chunk(server.raw)
                 return self._end()
-            if openai:
-                return self._openai(body)
-            return self._ollama(body)
+            try:
+                return self._openai(body) if openai else self._ollama(body)
+            except ConnectionError:
+                server.disconnected.set()
 
         def _ollama(self, body: dict) -> None:
-            def event(content: str, done: bool) -> dict:
+            def event(content, done: bool) -> dict:
                 return {"model": body.get("model"), "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
                         "message": {"role": "assistant", "content": content}, "done": done}
 
@@ -96,7 +101,8 @@ def _handler(server: LLMServer):
                 if i == 1 and server.stream_error:
                     self._chunk(json.dumps({"error": server.stream_error}) + "\n")
                     return self._end()
-                self._chunk(json.dumps(event(piece, False)) + "\n")
+                time.sleep(server.drip)
+                self._chunk(json.dumps(event(piece if server.content is None else server.content, False)) + "\n")
             self._chunk(json.dumps({**event("", True), "done_reason": "stop", "eval_count": len(server.pieces())}) + "\n")
             self._end()
 
@@ -118,7 +124,8 @@ def _handler(server: LLMServer):
                 if i == 1 and server.stream_error:
                     self._chunk(f"data: {json.dumps(_openai_error(server.stream_error, 'server_error'))}\n\n")
                     return self._end()
-                self._chunk(event({"content": piece}))
+                time.sleep(server.drip)
+                self._chunk(event({"content": piece if server.content is None else server.content}))
             self._chunk(event({}, "stop"))
             self._chunk("data: [DONE]\n\n")
             self._end()

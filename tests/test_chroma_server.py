@@ -16,24 +16,43 @@ pytestmark = pytest.mark.slow
 CHROMA = Path(__import__("sys").executable).parent / "chroma"
 
 
+class ChromaServer:
+    """A real `chroma run` on loopback that a test may stop and start again (same port, same data)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.port, self.proc = path, free_port(), None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([str(CHROMA), "run", "--path", str(self.path), "--host", "127.0.0.1",
+                                      "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=1)
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.proc.kill()
+                    pytest.fail("chroma run did not start")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
 @pytest.fixture
-def chroma_server(tmp_path):
-    port = free_port()
-    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("chroma run did not start")
-            time.sleep(0.1)
-    yield port
-    proc.terminate()
-    proc.wait(10)
+def chroma(tmp_path):
+    server = ChromaServer(tmp_path / "server")
+    server.start()
+    yield server
+    if server.proc.poll() is None:
+        server.stop()
+
+
+@pytest.fixture
+def chroma_server(chroma):
+    return chroma.port
 
 
 def test_ingest_and_status_through_a_chroma_server(chroma_server, data_dir, corpus):
@@ -73,3 +92,32 @@ def test_server_down_is_a_clear_error(data_dir, corpus):
         from index.store import StoreConfig, open_store
 
         open_store(StoreConfig(data_dir, "127.0.0.1", port))
+
+
+def test_chroma_going_away_mid_session_degrades_answers_to_bm25_until_it_is_back(chroma, data_dir, corpus, embedder):
+    from index import Index, IndexConfig
+    from rag import Assistant, Settings
+
+    settings = Settings(data_dir=data_dir, chroma_host="127.0.0.1", chroma_port=chroma.port)
+    bot = Assistant(settings, index=Index(settings.index_config(), embedder=embedder))
+    bot.ingest([corpus])
+    question = "Why was the summit cancelled?"
+    before = bot.ask(question)
+    assert not before.degraded and not before.warnings and "Rubio" in before.text
+
+    chroma.stop()
+    down = bot.ask(question)  # from BM25 alone, and says so
+    assert down.degraded and "Rubio" in down.text and down.citations
+    assert f"127.0.0.1:{chroma.port}" in down.warnings[0] and down.text.endswith(down.warnings[0])
+    assert all(h.dense_rank is None and h.bm25_rank is not None for h in bot.search(question))
+    hint = f"chroma run --path DIR --host 127.0.0.1 --port {chroma.port}"
+    for needs_the_store in (bot.status, lambda: bot.ingest([corpus])):
+        with pytest.raises(StoreUnavailableError, match=f"127.0.0.1:{chroma.port}") as info:
+            needs_the_store()
+        assert hint in str(info.value)
+
+    chroma.start()
+    back = bot.ask(question)
+    assert not back.degraded and not back.warnings and back.text == before.text
+    assert bot.status()["stored_chunks"] > 0
+    bot.close()

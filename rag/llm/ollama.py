@@ -19,8 +19,7 @@ class OllamaLLM(HTTPLLM):
     def __init__(self, model: str, base_url: str | None = None, timeout: float = 60.0, **kw) -> None:
         super().__init__(model, base_url or DEFAULT_URL, timeout=timeout, **kw)
 
-    def stream(self, messages: list[dict], *, max_tokens: int = 256,
-               temperature: float = 0.0) -> Iterator[str]:
+    def _pieces(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[object]:
         body = {"model": self.model, "messages": messages, "stream": True,
                 "options": {"temperature": temperature, "num_predict": max_tokens}}
         for line in self._lines("/api/chat", body):
@@ -31,7 +30,7 @@ class OllamaLLM(HTTPLLM):
                 piece = event.get("message", {}).get("content", "")
             except (ValueError, AttributeError, TypeError) as exc:
                 raise self._malformed(line) from exc
-            if piece:
+            if piece is not None:
                 yield piece
             if event.get("done"):
                 return

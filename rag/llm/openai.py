@@ -23,8 +23,7 @@ class OpenAILLM(HTTPLLM):
                  timeout: float = 60.0, **kw) -> None:
         super().__init__(model, base_url or DEFAULT_URL, api_key=api_key, timeout=timeout, **kw)
 
-    def stream(self, messages: list[dict], *, max_tokens: int = 256,
-               temperature: float = 0.0) -> Iterator[str]:
+    def _pieces(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[object]:
         body = {"model": self.model, "messages": messages, "stream": True,
                 "max_tokens": max_tokens, "temperature": temperature}
         for line in self._lines("/chat/completions", body):
@@ -43,5 +42,5 @@ class OpenAILLM(HTTPLLM):
                 piece = (choices[0].get("delta") or {}).get("content")
             except (ValueError, AttributeError, TypeError, IndexError) as exc:
                 raise self._malformed(line) from exc
-            if piece:
+            if piece is not None:
                 yield piece
