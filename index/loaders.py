@@ -46,11 +46,13 @@ class SourceFile:
     article_id: str  # relative to the folder given
 
 
-def discover(paths: list[str | Path], exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+def discover(paths: list[str | Path], exclude: tuple[str, ...] = DEFAULT_EXCLUDE, confine: bool = False
              ) -> tuple[list[SourceFile], list[LoadProblem]]:
     """Every loadable file under `paths` (recursive), following symlinks but never looping.
 
     Files given by name are always taken; inside folders, names matching `exclude` are skipped.
+    With `confine`, a symlink that leads outside the folder given is skipped (the web UI may read
+    only inside its --ingest-root).
     """
     found: list[SourceFile] = []
     problems: list[LoadProblem] = []
@@ -61,11 +63,12 @@ def discover(paths: list[str | Path], exclude: tuple[str, ...] = DEFAULT_EXCLUDE
         elif root.is_file():
             found.append(SourceFile(root, root.name))
         else:
-            _walk(root, root, set(), found, problems, exclude)
+            _walk(root, root, set(), found, problems, exclude, root.resolve() if confine else None)
     return found, problems
 
 
-def _walk(root: Path, folder: Path, seen: set, found: list, problems: list, exclude: tuple) -> None:
+def _walk(root: Path, folder: Path, seen: set, found: list, problems: list, exclude: tuple,
+          fence: Path | None) -> None:
     try:
         key = folder.resolve(strict=True)
     except (OSError, RuntimeError) as exc:  # RuntimeError: symlink loop on older Pythons
@@ -91,12 +94,22 @@ def _walk(root: Path, folder: Path, seen: set, found: list, problems: list, excl
             kind = "symlink loop or broken link" if entry.is_symlink() else "cannot stat"
             problems.append(LoadProblem(str(path), f"{kind} ({_reason(exc)}); skipped"))
             continue
-        if is_dir:
-            _walk(root, path, seen, found, problems, exclude)
+        if fence and (is_dir or is_file) and not _inside(path, fence):
+            problems.append(LoadProblem(str(path), f"symlink leads outside {root}; skipped"))
+        elif is_dir:
+            _walk(root, path, seen, found, problems, exclude, fence)
         elif is_file and path.suffix.lower() in SUFFIXES:
             found.append(SourceFile(path, path.relative_to(root).as_posix()))
         elif entry.is_symlink() and not path.exists():
             problems.append(LoadProblem(str(path), "broken or looping symlink; skipped"))
+
+
+def _inside(path: Path, fence: Path) -> bool:
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return False
+    return real == fence or fence in real.parents
 
 
 def file_digest(data: bytes) -> str:

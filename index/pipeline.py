@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import queue
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -18,12 +19,13 @@ from pathlib import Path
 
 from .chunking import ChunkSettings, chunk_article, embedding_text
 from .embedder import Embedder, make_embedder
+from .errors import DiskFullError
 from .lexical import LexicalIndex
 from .loaders import DEFAULT_EXCLUDE, DEFAULT_MAX_BYTES, LoadedFile, SourceFile, discover, iter_loaded
 from . import manifest
 from .models import Article, Chunk, LoadProblem
 from .registry import Registry
-from .store import StoreConfig, VectorStore, open_store
+from .store import StoreConfig, VectorStore, disk_full, open_store
 
 
 @dataclass(frozen=True)
@@ -182,14 +184,25 @@ class Index:
     # -- ingest --------------------------------------------------------------
     def ingest(self, paths: list[str | Path], prune: bool = False, progress: bool = False,
                on_file: Callable[[int, int, str], None] | None = None,
-               namespace: str | None = None) -> IngestReport:
+               namespace: str | None = None, confine: bool = False) -> IngestReport:
         """Add new and changed articles under `paths`; with `prune`, drop those whose file is gone.
         `on_file(done, total, path)` is called as each file is read (a UI's progress bar).
         `namespace` prefixes every article id ("upload" -> "upload:name.txt"), so articles from
-        one place (the web's uploads) can never take the id of an article from another."""
+        one place (the web's uploads) can never take the id of an article from another.
+        `confine` skips symlinks that lead outside the folders given."""
+        try:
+            return self._ingest(paths, prune, progress, on_file, namespace, confine)
+        except (sqlite3.Error, OSError) as exc:  # the registry's or BM25's write; Chroma's are handled in the store
+            if disk_full(exc):
+                raise DiskFullError(f"no space left on device for the data dir {self.data_dir.absolute()} ({exc}). "
+                                    "What was stored before is intact. Free some space on that disk, or move "
+                                    "the index to one with room (--data-dir), then run the ingest again.") from exc
+            raise
+
+    def _ingest(self, paths, prune, progress, on_file, namespace, confine) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
-        files, problems = discover(paths, self.config.exclude)
+        files, problems = discover(paths, self.config.exclude, confine)
         self._fail(report, problems)
         report.files.extend(FileReport(p.path, failed=1, problems=(str(p),)) for p in problems)
         unreadable = [Path(p.path).absolute() for p in problems]  # never prune what we could not see

@@ -44,6 +44,14 @@ class Registry:
     def transaction(self):
         return _Transaction(self.db)
 
+    def pin(self) -> None:
+        """From the next read on, this connection sees the registry as it is then, until
+        `unpin()`, while another connection writes (a WAL read transaction)."""
+        self.db.execute("BEGIN")
+
+    def unpin(self) -> None:
+        self.db.execute("COMMIT")
+
     # -- reads -------------------------------------------------------------
     def file_hashes(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT origin, file_hash FROM files"))

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from index import FileReport, Index, IngestReport
+from index.loaders import SUFFIXES
 
 from .answer import Answerer, is_time_sensitive
 from .chat import Chat, with_context
@@ -33,14 +34,16 @@ def open_index(settings: Settings, rebuild: bool = False) -> Index:
 
 
 def ingest(paths: list[str | Path], settings: Settings | None = None, *, prune: bool = False,
-           rebuild: bool = False, progress: bool = False, on_file=None) -> IngestReport:
+           rebuild: bool = False, progress: bool = False, on_file=None,
+           namespace: str | None = None) -> IngestReport:
     """Index the articles in `paths` (files or folders, recursive). Unchanged articles cost
     nothing; `prune` removes articles whose file is gone; `rebuild` starts from an empty index.
     The report has totals and one `FileReport` per file; `on_file(done, total, path)` is called
-    as each file is read."""
+    as each file is read. `namespace` prefixes the article ids ("upload" -> "upload:a.txt"),
+    so these articles never replace ones of the same name from elsewhere."""
     index = open_index(settings or Settings(), rebuild=rebuild)
     try:
-        return index.ingest(paths, prune=prune, progress=progress, on_file=on_file)
+        return index.ingest(paths, prune=prune, progress=progress, on_file=on_file, namespace=namespace)
     finally:
         index.close()
 
@@ -66,6 +69,7 @@ class Assistant:
                                    make_reranker(s.rerank, self.index, s.mmr_weight))
         self._llms: dict[str, LLM] = {self.settings.llm: llm} if llm else {}
         self._lock = threading.Lock()  # the registry, BM25 and Chroma handles are shared
+        self._ingest_lock = threading.Lock()  # one ingest at a time; questions do not wait for it
         self._llm_lock = threading.Lock()
 
     @classmethod
@@ -88,12 +92,23 @@ class Assistant:
                source: str | list[str] | None = None, article: str | list[str] | None = None,
                k: int | None = None) -> list[Hit]:
         """The ranked chunks a question retrieves, after filters and time expressions."""
+        self._check(question)
         return self._retrieve(question, since, until, source, article, k)[1]
+
+    def _check(self, question) -> None:
+        if not isinstance(question, str):
+            raise ConfigError(f"the question must be text, not {type(question).__name__}")
+        if not question.strip():
+            raise ConfigError("the question is empty; ask something about the articles")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise ConfigError(f"the question is {len(question):,} characters, over the {limit:,} limit "
+                              "(max_question_chars); ask something shorter")
 
     def _retrieve(self, question, since=None, until=None, source=None, article=None, k=None):
         query, filters = self._scope(question, since, until, source, article)
-        with self._lock:
-            return query, self.retriever.search(query, filters, k), filters
+        with self._lock:  # `degraded` belongs to this search: read it under the same lock
+            return query, self.retriever.search(query, filters, k), filters, self.retriever.degraded
 
     def ask(self, question: str, **options) -> Answer:
         """Answer one question. Options: since, until (ISO dates), source, article, llm."""
@@ -107,22 +122,25 @@ class Assistant:
         """Text pieces of the answer as they are verified, then the final `Answer`.
 
         `context` (a chat's previous question) joins the retrieval query and half of the
-        evidence scoring."""
-        if not question or not question.strip():
-            raise ConfigError("the question is empty; ask something about the articles")
+        evidence scoring. While the vector store is down, answers come from BM25 alone, marked
+        `degraded` with a note saying how to bring it back."""
+        self._check(question)
         started = time.perf_counter()
         full = with_context(question, context)
-        query, hits, scope = self._retrieve(full, **filters)
+        query, hits, scope, down = self._retrieve(full, **filters)
         retrieved = time.perf_counter()
         if context:
             query = self._scope(question, **filters)[0]
+        warnings = (f"The vector store failed, so this answer comes from keyword search (BM25) alone: {down}",
+                    ) if down else ()
         answerer = Answerer(self.index.embedder, self.llm(llm), self.settings.answer_settings(), self.article_text)
         for item in answerer.stream(query, hits, time_sensitive=scope.latest or is_time_sensitive(question),
-                                    context=context):
+                                    context=context, warnings=warnings):
             if isinstance(item, Answer):
                 item.timings.update(retrieval_ms=round(1000 * (retrieved - started)),
                                     total_ms=round(1000 * (time.perf_counter() - started)))
-            yield item if not isinstance(item, Answer) else dataclasses.replace(item, question=question)
+                item = dataclasses.replace(item, question=question, degraded=bool(down))
+            yield item
 
     def article_text(self, article_id: str) -> str:
         """The stored text of an article (citation offsets index into it); '' if unknown."""
@@ -142,10 +160,30 @@ class Assistant:
         return Chat(self)
 
     def ingest(self, paths: list[str | Path], *, prune: bool = False, progress: bool = False,
-               on_file=None) -> IngestReport:
-        """Add articles to this assistant's index; the next question sees them. See `ingest`."""
-        with self._lock:
-            return self.index.ingest(paths, prune=prune, progress=progress, on_file=on_file)
+               on_file=None, namespace: str | None = None, confine: bool = False) -> IngestReport:
+        """Add articles to this assistant's index; the first question after it sees them. See
+        `ingest`; `confine` skips symlinks that lead outside the folders given. Questions asked
+        meanwhile are answered from the index as it was before."""
+        with self._ingest_lock:
+            # A second Index (own registry connection and Chroma client, same embedder) writes, so
+            # the answering side's handles are never used by two threads at once.
+            writer = Index(self.index.config, embedder=self.index.embedder)
+            try:
+                # Pin the answering side to a snapshot: a read transaction keeps its registry
+                # (generation, chunk rows and texts) as it is now, so BM25 is not rebuilt
+                # mid-ingest and citations match the text they quote.
+                with self._lock:
+                    self.index.registry.pin()
+                try:
+                    with self._lock:
+                        self.retriever.anchor()  # loads BM25 for the pinned state now, not in a question
+                    return writer.ingest(paths, prune=prune, progress=progress, on_file=on_file,
+                                         namespace=namespace, confine=confine)
+                finally:
+                    with self._lock:
+                        self.index.registry.unpin()  # the next question sees the ingest
+            finally:
+                writer.close()
 
     def status(self) -> dict:
         with self._lock:
@@ -187,4 +225,5 @@ def _tuple(value) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-__all__ = ["Answer", "Assistant", "Citation", "FileReport", "Hit", "IngestReport", "ingest", "open_index", "status"]
+__all__ = ["Answer", "Assistant", "Citation", "FileReport", "Hit", "IngestReport", "SUFFIXES", "ingest",
+           "open_index", "status"]

@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--auth", help="require this user:password to use the app (env NEWSRAG_AUTH)")
     p.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
+    p.add_argument("--ingest-root", action="append", metavar="DIR",
+                   help="let the web UI ingest folders under DIR (repeatable; env NEWSRAG_INGEST_ROOT, "
+                        "':'-separated); without it, folder ingest from the web is off")
     p.add_argument("--concurrency", type=int, default=8, help="answers computed at once; others queue (default 8)")
     p.add_argument("--llm", help="default answer backend: extractive (default), local, ollama, openai")
     p.add_argument("--llm-model", help="GGUF path (local) or model name (ollama/openai)")
@@ -98,6 +101,8 @@ def cmd_ingest(args) -> int:
                         progress=not (args.quiet or args.json) and sys.stderr.isatty())
     for line in report.problems:
         print(f"newsrag: {line}", file=sys.stderr)
+    for line in report.warnings:
+        print(f"newsrag: warning: {line}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -194,6 +199,8 @@ def cmd_eval(args) -> int:
 
 def cmd_serve(args) -> int:
     settings = settings_from(args)
+    if args.ingest_root:
+        settings = settings.replace(ingest_root=args.ingest_root)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     # Gradio keeps uploads in its temp dir until the UI copies them to <data_dir>/uploads.
     os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(settings.data_dir).absolute() / "cache" / "gradio"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -37,7 +38,8 @@ class Settings:
     llm_api_key: str | None = _s(None, "API key for an OpenAI-compatible server")
     llm_threads: int = _s(0, "local: llama.cpp threads; 0 = all cores (on a busy machine 1 is faster: "
                              "its threads spin while waiting)")
-    llm_timeout: float = _s(60.0, "seconds to wait for an LLM server")
+    llm_timeout: float = _s(60.0, "seconds an LLM server may take for a whole reply (then the answer quotes "
+                                  "the evidence)")
     retrieval: str = _s("hybrid", "hybrid (dense + BM25, fused), dense or bm25")
     top_k: int = _s(8, "chunks retrieved per question")
     per_article: int = _s(2, "at most this many of the top chunks from one article")
@@ -50,8 +52,15 @@ class Settings:
     mmr_weight: float = _s(0.7, "mmr: weight of relevance against novelty (1.0 = no diversity)")
     min_evidence: float = _s(0.3, "abstain when the best evidence sentence scores below this")
     support_threshold: float = _s(0.55, "verifier: support a generated sentence needs to be kept")
+    max_question_chars: int = _s(2000, "longer questions are refused (the web chat's box holds as many)")
     batch_chunks: int = _s(256, "chunks embedded and written per batch (smaller: less lost to a crash)")
     max_file_mb: float = _s(DEFAULT_MAX_BYTES / 2**20, "files larger than this are refused")
+    ingest_root: tuple[Path, ...] = _s((), "folders the web UI may ingest from, with everything under them "
+                                           f"(env: separated by {os.pathsep!r}); none: folder ingest from the web is off")
+    max_upload_files: int = _s(50, "web uploads: at most this many files per ingest")
+    max_upload_mb: float = _s(50.0, "web uploads: at most this many MB in all per ingest")
+    login_attempts: int = _s(5, "--auth: failed sign-ins from one address before it must wait")
+    login_wait: float = _s(30.0, "--auth: seconds that wait lasts; doubled by each further failure, up to an hour")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides) -> "Settings":
@@ -94,6 +103,8 @@ class Settings:
 def _coerce(cls, name: str, value):
     kind = {f.name: f.type for f in dataclasses.fields(cls)}[name]
     try:
+        if kind.startswith("tuple"):  # a list of paths: a sequence, or one string like $PATH
+            return tuple(Path(p) for p in (value.split(os.pathsep) if isinstance(value, str) else value) if p)
         if "int" in kind:
             return int(value)
         if "float" in kind:

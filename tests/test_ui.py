@@ -149,7 +149,7 @@ def test_launch_is_loopback_and_private_by_default(capsys):
     calls = []
 
     class FakeApp:
-        local_url, share_url = "http://127.0.0.1:7860/", None
+        local_url, share_url, newsrag_login_limit = "http://127.0.0.1:7860/", None, (5, 30.0)
 
         def launch(self, **kw):
             calls.append(kw)
@@ -166,10 +166,13 @@ def test_launch_is_loopback_and_private_by_default(capsys):
     captured = capsys.readouterr()
     assert "serving http://127.0.0.1:7860/" in captured.out and captured.err == ""
     assert calls[-1]["server_name"] == "127.0.0.1" and calls[-1]["share"] is False and calls[-1]["auth"] is None
+    assert calls[-1]["app_kwargs"] == {"middleware": []}  # no sign-in, nothing to throttle
     launch(FakeApp(), host="0.0.0.0", prevent_thread_lock=True)
     assert "without --auth" in capsys.readouterr().err
     launch(FakeApp(), host="0.0.0.0", auth="ann:s3cret:x", prevent_thread_lock=True, quiet=True)
     assert calls[-1]["auth"] == ("ann", "s3cret:x") and capsys.readouterr().err == ""
+    [throttle] = calls[-1]["app_kwargs"]["middleware"]
+    assert throttle.cls.__name__ == "LoginThrottle" and throttle.args == (5, 30.0)
     assert exposure_warning("::1", None) is None and exposure_warning("localhost", None) is None
     with pytest.raises(ValueError):
         parse_auth("nopassword")
@@ -187,7 +190,8 @@ def served(tmp_path_factory, embedder):
 
     root = tmp_path_factory.mktemp("ui")
     shutil.copytree(SEEDS, root / "corpus")
-    settings = Settings(data_dir=root / "data")
+    # the tests' own tmp_path folders are under the base temp dir: the one folder the web may ingest
+    settings = Settings(data_dir=root / "data", ingest_root=(tmp_path_factory.getbasetemp(),))
     assistant = Assistant(settings, index=Index(IndexConfig(data_dir=settings.data_dir), embedder=embedder))
     assistant.ingest([root / "corpus"])
     expected = assistant.ask(SEED_QUESTION)
@@ -346,7 +350,8 @@ def test_uploaded_and_folder_articles_can_be_asked_about(page, served, tmp_path)
     assert "failed" in _row(result, "broken.jsonl") and "invalid JSON" in _row(result, "broken.jsonl")
     assert "1 added" in _row(result, str(folder)) and "invalid JSON" in _row(result, "bad.json")
     uploads = served["data_dir"] / "uploads"
-    assert sorted(p.name for p in uploads.iterdir()) == ["broken.jsonl", "glorbnik_bridge.txt"]
+    assert sorted(p.name for p in uploads.iterdir()) == ["glorbnik_bridge.txt"]  # nothing that failed is kept
+    assert "not kept" in _row(result, "broken.jsonl")
     assert "3 with errors" in result
 
     ask(page, "How long is the Glorbnik bridge?")

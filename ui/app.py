@@ -8,21 +8,26 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
+import os
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
 
-from rag.api import Answer, Assistant, FileReport
+from rag.api import SUFFIXES, Answer, Assistant, FileReport
 from rag.errors import NewsragError
 from rag.llm import BACKENDS
 
 from . import render
-from .corpus import (SUFFIXES, UploadRejected, example_questions, save_upload,
-                     uploads_dir)
+from .corpus import (FOLDER_OFF, FolderRefused, SavedUpload, UploadRejected, allowed_folder, check_batch,
+                     example_questions, save_upload, uploads_dir)
 from .render import FileResult, Turn
 
 log = logging.getLogger(__name__)
@@ -47,6 +52,8 @@ def create_app(assistant: Assistant, *, concurrency: int = DEFAULT_CONCURRENCY) 
     """The newsrag web app over `assistant` (not launched: see `launch`)."""
     settings = assistant.settings
     max_bytes = int(settings.max_file_mb * 2**20)
+    max_upload = int(settings.max_upload_mb * 2**20)
+    roots = settings.ingest_root
     backends = list(dict.fromkeys([settings.llm, *BACKENDS]))
 
     # -- handlers ------------------------------------------------------------
@@ -96,37 +103,31 @@ def create_app(assistant: Assistant, *, concurrency: int = DEFAULT_CONCURRENCY) 
             progress((done, total), desc=f"Ingesting {Path(path).name}", unit="files")
 
         results: list[FileResult] = []
-        saved = []
-        for path in files or []:
-            name = Path(str(path)).name
-            try:
-                saved.append(save_upload(path, uploads_dir(assistant), max_bytes, name))
-            except (UploadRejected, OSError) as exc:
-                results.append(FileResult(name, "rejected", 0, str(exc)))
-            finally:
-                Path(str(path)).unlink(missing_ok=True)  # the only copy kept is in <data_dir>/uploads
+        uploads = [Path(str(path)) for path in files or []]
+        saved: list[SavedUpload] = []
+        try:
+            check_batch(uploads, settings.max_upload_files, max_upload)
+            for path in uploads:
+                try:
+                    saved.append(save_upload(path, uploads_dir(assistant), max_bytes, path.name))
+                except (UploadRejected, OSError) as exc:
+                    results.append(FileResult(path.name, "rejected", 0, str(exc)))
+        except UploadRejected as exc:
+            results.append(FileResult(f"{len(uploads)} files", "rejected", 0, str(exc)))
+        finally:
+            for path in uploads:
+                path.unlink(missing_ok=True)  # Gradio's temp copy: the only copy kept is in <data_dir>/uploads
         if saved:  # one ingest for all uploads: BM25 is rebuilt once, not once per file
-            try:
-                report = assistant.ingest([item.path for item in saved], on_file=tick)
-            except NewsragError as exc:
-                results += [FileResult(item.original, "failed", 0, str(exc)) for item in saved]
-            else:
-                by_path = {Path(f.path).resolve(): f for f in report.files}
-                for item in saved:
-                    row = _file_result(item.original, by_path.get(item.path.resolve()), uploads_dir(assistant))
-                    stored = f"stored as uploads/{item.path.name}"
-                    results.append(FileResult(row.name, row.result, row.chunks,
-                                              "; ".join(x for x in (row.detail, stored) if x)))
+            results += _ingest_uploads(saved, tick)
         folder = (folder or "").strip()
         if folder:
-            where = Path(folder).expanduser()
-            if not where.is_dir():
-                results.append(FileResult(folder, "failed", 0, "no such folder on the server"))
-            else:
-                try:
-                    results.extend(_folder_results(where, assistant.ingest([where], on_file=tick)))
-                except NewsragError as exc:
-                    results.append(FileResult(folder, "failed", 0, str(exc)))
+            try:  # refused server-side too: the event can be called without the page
+                where = allowed_folder(folder, roots)
+                results.extend(_folder_results(where, assistant.ingest([where], on_file=tick, confine=True)))
+            except FolderRefused as exc:
+                results.append(FileResult(folder, "rejected", 0, str(exc)))
+            except NewsragError as exc:
+                results.append(FileResult(folder, "failed", 0, str(exc)))
         if not results:
             summary = "Choose files to upload or give a folder path."
         else:
@@ -134,6 +135,28 @@ def create_app(assistant: Assistant, *, concurrency: int = DEFAULT_CONCURRENCY) 
             summary = f"{len(results)} item(s) processed, {bad} with errors."
         stats, sources, examples = corpus_views()
         return render.ingest_html(results, summary), None, stats, sources, examples
+
+    def _ingest_uploads(saved: list[SavedUpload], tick) -> list[FileResult]:
+        """Ingest the stored uploads in their own id namespace; delete those that gave no article."""
+        try:
+            report = assistant.ingest([item.path for item in saved], on_file=tick, namespace="upload")
+            by_path = {Path(f.path).resolve(): f for f in report.files}
+            failure = None
+        except NewsragError as exc:
+            by_path, failure = {}, str(exc)
+        rows = []
+        for item in saved:
+            file = by_path.get(item.path.resolve())
+            row = _file_result(item.original, file, uploads_dir(assistant))
+            if file is None or row.result == "failed":
+                if not item.reused:  # an earlier, identical upload stays with its articles
+                    item.path.unlink(missing_ok=True)
+                kept = "not kept"
+            else:
+                kept = f"stored as uploads/{item.path.name}"
+            rows.append(FileResult(row.name, row.result, row.chunks,
+                                   "; ".join(x for x in (failure or row.detail, kept) if x)))
+        return rows
 
     def api_ask(question: str, since: str | None = None, until: str | None = None,
                 source: str | list[str] | None = None, llm: str | None = None) -> dict:
@@ -164,7 +187,7 @@ def create_app(assistant: Assistant, *, concurrency: int = DEFAULT_CONCURRENCY) 
                                              min_height=120)
                         with gr.Row():
                             question = gr.Textbox(show_label=False, placeholder="Ask about the articles…",
-                                                  elem_id="nr-question", scale=6, lines=1, max_length=2000,
+                                                  elem_id="nr-question", scale=6, lines=1, max_length=settings.max_question_chars,
                                                   autofocus=True)
                             ask = gr.Button("Ask", variant="primary", elem_id="nr-ask", scale=1, min_width=80)
                             clear = gr.Button("New chat", elem_id="nr-new-chat", scale=1, min_width=100)
@@ -184,10 +207,13 @@ def create_app(assistant: Assistant, *, concurrency: int = DEFAULT_CONCURRENCY) 
                 stats = gr.HTML(elem_id="nr-stats", css_template=render.CSS, js_on_load=None)
                 refresh = gr.Button("Refresh statistics", size="sm")
                 gr.Markdown(f"**Add articles**: {', '.join(SUFFIXES)} files up to "
-                            f"{settings.max_file_mb:g} MB each (stored in the data dir's `uploads/`), "
-                            "or a folder path on the server.")
+                            f"{settings.max_file_mb:g} MB each, {settings.max_upload_files} files and "
+                            f"{settings.max_upload_mb:g} MB per ingest (stored in the data dir's `uploads/`)"
+                            + (", or a folder on the server." if roots else "."))
                 files = gr.File(file_count="multiple", label="Upload articles", elem_id="nr-upload")
-                folder = gr.Textbox(label="Folder path on the server (optional)", elem_id="nr-folder")
+                folder = gr.Textbox(label="Folder path on the server (optional)", elem_id="nr-folder",
+                                    interactive=bool(roots),
+                                    info=f"under {', '.join(map(str, roots))}" if roots else FOLDER_OFF)
                 run = gr.Button("Ingest", variant="primary", elem_id="nr-ingest")
                 result = gr.HTML(elem_id="nr-ingest-result", css_template=render.CSS, js_on_load=None)
 
@@ -207,6 +233,7 @@ def create_app(assistant: Assistant, *, concurrency: int = DEFAULT_CONCURRENCY) 
         gr.api(api_ask, api_name="ask", concurrency_id="answer", concurrency_limit=concurrency)
     app.queue(default_concurrency_limit=concurrency, max_size=QUEUE_SIZE)
     app.newsrag_max_file_size = max_bytes  # read by `launch`
+    app.newsrag_login_limit = (settings.login_attempts, settings.login_wait)  # read by `launch`
     return app
 
 
@@ -214,7 +241,7 @@ def _file_result(name: str, report: FileReport | None, folder: Path) -> FileResu
     if report is None:
         return FileResult(name, "failed", 0, "the ingest did not read this file")
     notes = [f"same text as {canonical}, stored once" for canonical in report.duplicate_of]
-    notes += [_short(p, folder) for p in report.problems]
+    notes += [_short(p, folder) for p in (*report.problems, *report.warnings)]
     if report.unchanged and not (report.added or report.updated or notes):
         notes.append("already indexed")
     detail = "; ".join(notes)
@@ -227,9 +254,10 @@ def _folder_results(folder: Path, report) -> list[FileResult]:
                f"{report.duplicate} duplicate, {report.failed} failed in {report.seconds:.1f} s")
     rows = [FileResult(name, "failed" if report.failed and not (report.added or report.updated or report.unchanged)
                        else "ingested", report.chunks_written, summary)]
-    for problem in report.problems:
-        where, _, why = _short(problem, folder).partition(": ")
-        rows.append(FileResult(where, "failed", 0, why))
+    for result, lines in (("failed", report.problems), ("warning", report.warnings)):
+        for line in lines:
+            where, _, why = _short(line, folder).partition(": ")
+            rows.append(FileResult(where, result, 0, why))
     return rows
 
 
@@ -240,21 +268,78 @@ def _short(problem: str, folder: Path) -> str:
 
 # -- serving --------------------------------------------------------------------
 
+def bind_address(host: str | None) -> str:
+    """The address Gradio listens on for `host`: empty means $GRADIO_SERVER_NAME, else 127.0.0.1
+    (and an empty address means every interface)."""
+    return host or os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
+
+
 def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
+    if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # "" (every interface) or a host name
         return False
 
 
-def exposure_warning(host: str, auth) -> str | None:
-    """The warning printed when the app is reachable from other machines without a password."""
-    if auth or is_loopback(host):
+def exposure_warning(host: str, auth, share: bool = False) -> str | None:
+    """The warning printed when the app is reachable from other machines without a password;
+    `host` is the address actually bound (see `bind_address`)."""
+    if auth:
         return None
-    return (f"newsrag: warning: serving on {host} without --auth: anyone who can reach this port can "
-            "read the indexed articles and add new ones. Use --auth user:password, or --host 127.0.0.1.")
+    if share:
+        return ("newsrag: warning: --share without --auth: anyone with the public link can read the indexed "
+                "articles and add new ones. Use --auth user:password.")
+    if is_loopback(host):
+        return None
+    return (f"newsrag: warning: serving on {host or 'every interface'} without --auth: anyone who can reach "
+            "this port can read the indexed articles and add new ones. Use --auth user:password, "
+            "or --host 127.0.0.1.")
+
+
+MAX_LOGIN_WAIT = 3600.0  # seconds: the longest a client waits after repeated failed sign-ins
+
+
+class LoginThrottle:
+    """ASGI middleware around Gradio's POST /login. After `attempts` failed sign-ins from one
+    client address, its further attempts get 429 for `wait` seconds, doubled by each failure after
+    that (at most an hour); a successful sign-in clears the address. An attempt counts as failed
+    until it succeeds, so guesses sent in parallel are throttled as well as sequential ones."""
+
+    def __init__(self, app, attempts: int, wait: float) -> None:
+        self.app, self.attempts, self.wait = app, attempts, wait
+        self.clients: dict[str, tuple[int, float, float]] = {}  # address -> (failures, refused until, last try)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].rstrip("/").endswith("/login"):
+            return await self.app(scope, receive, send)
+        client = (scope.get("client") or ("unknown",))[0]  # the peer itself: X-Forwarded-For is forgeable
+        now = time.monotonic()
+        failures, until, last = self.clients.get(client, (0, 0.0, now))
+        if now < until:
+            wait = math.ceil(until - now)
+            refusal = JSONResponse({"detail": f"Too many failed sign-ins from {client}: try again in {wait} s."},
+                                   status_code=429, headers={"Retry-After": str(wait)})
+            return await refusal(scope, receive, send)
+        if now - last > MAX_LOGIN_WAIT:  # an old failure is forgotten
+            failures = 0
+        failures += 1
+        if failures >= self.attempts:
+            until = now + min(self.wait * 2 ** min(failures - self.attempts, 16), MAX_LOGIN_WAIT)
+        self.clients[client] = (failures, until, now)
+        if len(self.clients) > 10_000:
+            self.clients = {k: v for k, v in self.clients.items() if now - v[2] <= MAX_LOGIN_WAIT}
+        statuses = []
+
+        async def watch(message):
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, watch)
+        if statuses == [200]:
+            self.clients.pop(client, None)
 
 
 def parse_auth(auth) -> tuple[str, str] | None:
@@ -271,10 +356,13 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth=None,
            *, prevent_thread_lock: bool = False, quiet: bool = False):
     """Serve `app`. Loopback only by default; a public share link only when `share` is True."""
     auth = parse_auth(auth)
-    warning = exposure_warning(host, auth)
+    host = bind_address(host)
+    warning = exposure_warning(host, auth, bool(share))
     if warning:
         print(warning, file=sys.stderr, flush=True)
+    throttle = [Middleware(LoginThrottle, *app.newsrag_login_limit)] if auth else []
     result = app.launch(server_name=host, server_port=port, auth=auth, share=bool(share),
+                        app_kwargs={"middleware": throttle},
                         prevent_thread_lock=True, quiet=True, show_error=True, ssr_mode=False, theme=THEME,
                         inbrowser=False, enable_monitoring=False,
                         max_file_size=getattr(app, "newsrag_max_file_size", None),

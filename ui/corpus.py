@@ -1,5 +1,6 @@
-"""The Corpus tab's helpers: example questions from article titles, and uploads (names
-sanitised, size capped, written only under `<data_dir>/uploads/`)."""
+"""The Corpus tab's helpers: example questions from article titles, uploads (names sanitised,
+size and count capped, written only under `<data_dir>/uploads/`) and the server folders the web
+may ingest (only under an `--ingest-root`)."""
 from __future__ import annotations
 
 import os
@@ -8,9 +9,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.api import Assistant
+from rag.api import SUFFIXES, Assistant
 
-SUFFIXES = (".txt", ".md", ".html", ".json", ".jsonl")  # what the Corpus tab accepts
+FOLDER_OFF = ("folder ingest from the web is off; start the server with `newsrag serve --ingest-root DIR` "
+              "(or NEWSRAG_INGEST_ROOT=DIR) to allow the folders under DIR")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -47,10 +49,15 @@ class UploadRejected(ValueError):
     """An uploaded file the UI refuses (type, size, name); the message says why."""
 
 
+class FolderRefused(ValueError):
+    """A server folder the web may not ingest; the message names it and the fix."""
+
+
 @dataclass(frozen=True)
 class SavedUpload:
     original: str  # the name the user gave
     path: Path  # where it is stored, under <data_dir>/uploads/
+    reused: bool = False  # the same bytes were already stored there by an earlier upload
 
 
 def uploads_dir(assistant: Assistant) -> Path:
@@ -67,6 +74,32 @@ def safe_name(name: str) -> str:
                              f"upload {', '.join(SUFFIXES)}")
     stem = _UNSAFE.sub("_", stem).strip("._-")[:80] or "upload"
     return stem + suffix
+
+
+def check_batch(paths: list[Path], max_files: int, max_bytes: int) -> None:
+    """Refuse a whole upload of more than `max_files` files or `max_bytes` bytes in all."""
+    if len(paths) > max_files:
+        raise UploadRejected(f"{len(paths)} files is over the limit of {max_files} per ingest; "
+                             "upload them in smaller groups")
+    total = sum(p.stat().st_size for p in paths if p.is_file())
+    if total > max_bytes:
+        raise UploadRejected(f"{total / 2**20:.1f} MB in all is over the limit of {max_bytes / 2**20:g} MB "
+                             "per ingest; upload them in smaller groups")
+
+
+def allowed_folder(folder: str, roots: tuple[Path, ...]) -> Path:
+    """`folder` resolved (symlinks, `..`) when it is one of `roots` or lies under one."""
+    if not roots:
+        raise FolderRefused(FOLDER_OFF)
+    where = Path(folder).expanduser().resolve()
+    allowed = [Path(r).expanduser().resolve() for r in roots]
+    if not any(where == r or r in where.parents for r in allowed):  # checked first: no probing outside
+        raise FolderRefused(f"{folder} is outside the folders this server may ingest "
+                            f"({', '.join(map(str, allowed))}); move the articles under one of them, "
+                            f"or restart the server with `--ingest-root {folder}`")
+    if not where.is_dir():
+        raise FolderRefused(f"{folder}: no such folder on the server")
+    return where
 
 
 def save_upload(src: str | Path, folder: Path, max_bytes: int, name: str | None = None) -> SavedUpload:
@@ -90,7 +123,7 @@ def save_upload(src: str | Path, folder: Path, max_bytes: int, name: str | None 
             fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             if _same_bytes(dest, src):
-                return SavedUpload(original, dest)  # the same file again: ingest sees it unchanged
+                return SavedUpload(original, dest, reused=True)  # the same file again: ingest sees it unchanged
             continue
         with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
             shutil.copyfileobj(inp, out)
