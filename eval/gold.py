@@ -12,7 +12,7 @@ Optional keys: "follow_up_of" (id of an earlier question this one follows up) an
 exact substring of that article's stored text (`Article.text`, i.e. without headline or date
 header). Unanswerable questions (`"answerable": false`) have empty `must_include` and `evidence`.
 
-    python -m eval.gold FILE.jsonl [--corpus FOLDER ...]   # validate, optionally against the texts
+    python -m eval.gold FILE.jsonl [--corpus FOLDER|SPEC.corpus ...]   # validate, optionally against the texts
 """
 from __future__ import annotations
 
@@ -259,20 +259,33 @@ def _clip(text: str, limit: int = 60) -> str:
 
 
 def corpus_texts(*folders: str | Path) -> dict[str, str]:
-    """Article id -> stored text for every article under `folders`, loaded as an ingest would."""
+    """Article id -> stored text for every article under `folders`, loaded as an ingest would.
+    A corpus spec (`*.corpus`, see eval/corpus.py) stands for the folder the eval runner ingests."""
+    import tempfile
+
     from index.loaders import discover, iter_loaded
 
-    files, _problems = discover(list(folders))
-    return {a.id: a.text for _src, loaded in iter_loaded(files, 10**9) if loaded for a in loaded.articles}
+    from . import corpus
+
+    with tempfile.TemporaryDirectory(prefix="newsrag-corpus-") as tmp:
+        roots = [corpus.materialise(corpus.resolve(f), Path(tmp) / str(k)) if corpus.is_spec(f) else f
+                 for k, f in enumerate(folders)]
+        files, _problems = discover(roots)
+        return {a.id: a.text for _src, loaded in iter_loaded(files, 10**9) if loaded for a in loaded.articles}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.gold", description="Validate gold question files.")
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--corpus", action="append", default=[],
-                        help="folder the articles were ingested from; checks ids and quotes (repeatable)")
+                        help="folder the articles were ingested from, or a corpus spec (*.corpus); "
+                             "checks ids and quotes (repeatable)")
     args = parser.parse_args(argv)
-    texts = corpus_texts(*args.corpus) if args.corpus else None
+    try:
+        texts = corpus_texts(*args.corpus) if args.corpus else None
+    except NewsragError as exc:  # a bad corpus spec
+        print(exc, file=sys.stderr)
+        return 1
     status = 0
     for path in args.files:
         try:

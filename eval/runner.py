@@ -1,6 +1,7 @@
 """`newsrag eval`: index a corpus, ask every gold question through the public API, score it.
 
     newsrag eval --gold eval/gold/seeds.jsonl --corpus seeds [--llm B] [--out DIR] [--compare]
+    newsrag eval --gold eval/gold/mixed.jsonl --corpus eval/gold/mixed.corpus   # a corpus spec
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rag import Assistant, Settings
 from rag.api import open_index
 from rag.verify import support_score
 
+from . import corpus as corpus_spec
 from . import metrics
 from .gold import GoldItem, load_gold
 from .report import write_report
@@ -45,17 +47,29 @@ def compare_configs(llms: list[str], reranks: tuple[str, ...] | list[str] = ("no
 
 
 def eval_data_dir(corpus: Path, settings: Settings) -> Path:
-    """Each corpus gets its own index under the data dir, re-used while the corpus is unchanged."""
-    key = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:10]
-    return Path(settings.data_dir) / "eval" / f"{corpus.resolve().name}-{key}"
+    """Each corpus gets its own index under the data dir, re-used while the corpus is unchanged.
+    A folder is keyed on its path; a corpus spec (`*.corpus`) on the files it selects."""
+    if corpus_spec.is_spec(corpus):
+        key, name = corpus_spec.spec_key(corpus_spec.resolve(corpus)), corpus.stem
+    else:
+        key, name = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:10], corpus.resolve().name
+    return Path(settings.data_dir) / "eval" / f"{name}-{key}"
+
+
+def corpus_folder(corpus: Path, data_dir: Path) -> Path:
+    """The folder to ingest: `corpus` itself, or for a spec its symlink folder inside `data_dir`."""
+    if not corpus_spec.is_spec(corpus):
+        return corpus
+    return corpus_spec.materialise(corpus_spec.resolve(corpus), data_dir / "corpus")
 
 
 def run(gold: Path, corpus: Path, configs: list[RunConfig], out: Path, settings: Settings | None = None,
         progress: bool = False, baseline: bool = False) -> dict:
     """Score every configuration on the gold set; writes report.json, a table and a chart to `out`."""
     settings = (settings or Settings()).replace(data_dir=eval_data_dir(corpus, settings or Settings()))
+    folder = corpus_folder(corpus, Path(settings.data_dir))
     index = open_index(settings)
-    report = index.ingest([corpus])
+    report = index.ingest([folder])
     aliases = index.registry.aliases()
     texts = {a.id: a.text for a in index.registry.articles()}  # as stored: no second load of the corpus
     texts.update({alias: texts[canonical] for alias, canonical in aliases.items()})

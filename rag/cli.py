@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Index CORPUS into its own data dir (re-used while unchanged), ask every "
                                    "gold question through the Python API, print a table, write report.json and a chart.")
     p.add_argument("--gold", required=True, help="gold JSONL file (see eval/README.md)")
-    p.add_argument("--corpus", required=True, help="the folder of articles the gold set refers to")
+    p.add_argument("--corpus", required=True, help="the folder of articles the gold set refers to, or a *.corpus spec (eval/corpus.py)")
     p.add_argument("--llm", help="answer backend (default extractive); with --compare a comma list, e.g. extractive,local")
     p.add_argument("--retrieval", help="hybrid (default), dense or bm25")
     p.add_argument("--out", default="eval/out", help="where report.json, table.md and report.png go")

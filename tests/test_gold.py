@@ -77,6 +77,31 @@ def test_bbc_two_article_questions_need_both_articles(bbc_texts):
         assert alone == [], f"{item.id} is answerable from one article: {alone}"
 
 
+def test_mixed_gold_validates_against_the_mixed_corpus_spec():
+    """The mixed set: single-fact questions over every topic and the seed, two-part questions whose
+    parts are answered by different quotes, and near-miss unanswerables; bbc.jsonl's questions not reused."""
+    if not BBC.is_dir():
+        pytest.skip("the BBC corpus is not in ../shared/corpora/bbc-news")
+    texts = corpus_texts(GOLD / "mixed.corpus")
+    assert len(texts) == 321
+    items = load_gold(GOLD / "mixed.jsonl", texts)
+    assert len(items) >= 44 and all(i.id.startswith("mix-") for i in items)
+    single = [i for i in items if i.answerable and len(i.evidence) == 1]
+    two_part = [i for i in items if i.answerable and len(i.evidence) >= 2]
+    unanswerable = [i for i in items if not i.answerable]
+    assert len(single) >= 24 and len(two_part) >= 8 and len(unanswerable) >= 12
+    assert {i.topic for i in single} == TOPICS | {"seed"}
+    for item in two_part:  # no one quote answers both parts
+        assert not any(all(m.lower() in e.quote.lower() for m in item.must_include) for e in item.evidence), item.id
+    assert any(SEED_ID in i.articles and len(i.articles) >= 2 for i in two_part)  # one spans seed and BBC
+    check_consistent(items)
+    bbc_questions = {i.question for i in load_gold(GOLD / "bbc.jsonl")}
+    assert not bbc_questions & {i.question for i in items}
+    budapest = next(i for i in items if i.question == "What did China say about the Budapest summit?")
+    assert not budapest.answerable
+    assert [aid for aid, text in texts.items() if "Budapest" in text and "China" in text] == []
+
+
 # ---------------------------------------------------------------- validation
 
 ARTICLES = {"a.txt": "Marco Rubio spoke to Sergey Lavrov on Monday.", "b.txt": "Second article."}
