@@ -7,6 +7,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -81,3 +84,19 @@ def bbc_files(n: int) -> list[Path]:
     per = -(-n // len(topics))
     files = [f for t in topics for f in sorted(t.glob("*.txt"))[:per]]
     return files[:n]
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    """Until `newsrag serve` at `url` answers (even 401 counts); raises if it exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"newsrag serve exited early:\n{proc.stdout.read()}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # answering at all (even 401) means it is up
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("newsrag serve did not start")

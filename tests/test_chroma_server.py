@@ -95,7 +95,7 @@ def test_server_down_is_a_clear_error(data_dir, corpus):
 
 
 def test_chroma_going_away_mid_session_degrades_answers_to_bm25_until_it_is_back(chroma, data_dir, corpus, embedder):
-    from index import Index, IndexConfig
+    from index import Index
     from rag import Assistant, Settings
 
     settings = Settings(data_dir=data_dir, chroma_host="127.0.0.1", chroma_port=chroma.port)

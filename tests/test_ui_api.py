@@ -10,14 +10,13 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import ROOT, SEEDS, free_port
+from conftest import ROOT, SEEDS, free_port, wait_until_up
 
 AUTH = ("reader", "correct horse")
 QUESTIONS = ["Why was the summit cancelled?", "What did the Kremlin spokesperson say?",
@@ -50,7 +49,7 @@ def server(tmp_path_factory, embedder):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_until_up(url, proc)
+        wait_until_up(url, proc)
         yield {"url": url, "expected": expected, "filtered": filtered, "texts": texts, "data": data, "proc": proc}
     finally:
         proc.terminate()
@@ -58,21 +57,6 @@ def server(tmp_path_factory, embedder):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-def _wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"newsrag serve exited early:\n{proc.stdout.read()}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return  # answering at all (even 401) means it is up
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("newsrag serve did not start")
 
 
 def client(server):

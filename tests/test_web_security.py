@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SEED_ID, SEEDS, bbc_files, free_port
+from conftest import ROOT, SEED_ID, SEEDS, bbc_files, free_port, wait_until_up
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
 AUTH = ("reader", "correct horse")
@@ -340,7 +340,7 @@ def server(tmp_path_factory, embedder):
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_until_up(url, proc)
+        wait_until_up(url, proc)
         web = Web(url)
         assert web.login(*AUTH) == 200
         yield {"url": url, "web": web, "data": data, **folders}
@@ -350,21 +350,6 @@ def server(tmp_path_factory, embedder):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-def _wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"newsrag serve exited early:\n{proc.stdout.read()}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return  # answering at all (even 401) means it is up
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("newsrag serve did not start")
 
 
 @pytest.mark.slow
