@@ -1,6 +1,7 @@
 """Shared fixtures: one loaded embedding model per session, a fresh data dir per test."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -100,3 +101,21 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 120) -> Non
         except OSError:
             time.sleep(0.3)
     raise RuntimeError("newsrag serve did not start")
+
+
+@contextlib.contextmanager
+def served_cli(*args: str, env: dict):
+    """A real `newsrag serve ARGS` subprocess on a free loopback port: yields (process, url), up."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "rag", "serve", "--port", str(port), *args], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_up(url, proc)
+        yield proc, url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

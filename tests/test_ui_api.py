@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import ROOT, SEEDS, free_port, wait_until_up
+from conftest import SEEDS, served_cli
 
 AUTH = ("reader", "correct horse")
 QUESTIONS = ["Why was the summit cancelled?", "What did the Kremlin spokesperson say?",
@@ -42,21 +40,9 @@ def server(tmp_path_factory, embedder):
         texts = {a.id: a.text for a in assistant.index.registry.articles()}
     finally:
         assistant.close()
-    port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "rag", "serve", "--data-dir", str(data), "--port", str(port),
-                             "--auth", ":".join(AUTH)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(url, proc)
+    with served_cli("--data-dir", str(data), "--auth", ":".join(AUTH), env=env) as (proc, url):
         yield {"url": url, "expected": expected, "filtered": filtered, "texts": texts, "data": data, "proc": proc}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def client(server):

@@ -11,8 +11,6 @@ import http.cookiejar
 import json
 import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -23,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SEED_ID, SEEDS, bbc_files, free_port, wait_until_up
+from conftest import SEED_ID, SEEDS, bbc_files, served_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
 AUTH = ("reader", "correct horse")
@@ -331,25 +329,14 @@ def server(tmp_path_factory, embedder):
         bot.ingest([root / "corpus"])
     finally:
         bot.close()
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "GRADIO_TEMP_DIR"}  # as served: Gradio's temp dir in the data dir
     env.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", NEWSRAG_LOGIN_WAIT="2",
                NEWSRAG_MAX_UPLOAD_FILES="10")
-    proc = subprocess.Popen([sys.executable, "-m", "rag", "serve", "--data-dir", str(data), "--port", str(port),
-                             "--auth", ":".join(AUTH), "--ingest-root", str(folders["allowed"])], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(url, proc)
+    with served_cli("--data-dir", str(data), "--auth", ":".join(AUTH), "--ingest-root", str(folders["allowed"]),
+                    env=env) as (_, url):
         web = Web(url)
         assert web.login(*AUTH) == 200
         yield {"url": url, "web": web, "data": data, **folders}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.mark.slow
