@@ -50,6 +50,16 @@ class RetrievalSettings:
     rerank_depth: int = 20  # fused candidates the reranker reorders
 
 
+def _newest(dates: np.ndarray) -> date | None:
+    """The newest real date; an index built before dates were checked may hold 2025-11-31."""
+    for newest in np.unique(dates)[::-1]:
+        try:
+            return date(int(newest) // 10000, int(newest) // 100 % 100, int(newest) % 100)
+        except ValueError:
+            continue
+    return None
+
+
 def _num(d: date) -> int:
     return d.year * 10000 + d.month * 100 + d.day
 
@@ -73,17 +83,13 @@ class Retriever:
         self.rows = [rows[cid] for cid in self.lexical.ids]
         self.position = {cid: i for i, cid in enumerate(self.lexical.ids)}
         self.dates = np.array([int(r[6].replace("-", "")) if r[6] else 0 for r in self.rows], dtype=np.int64)
+        self.newest = _newest(self.dates)
         self.generation = generation
 
     def anchor(self) -> date | None:
         """The newest publish date in the corpus: the 'today' for relative time expressions."""
         self._refresh()
-        for newest in np.unique(self.dates)[::-1]:  # an index built before dates were checked may hold 2025-11-31
-            try:
-                return date(int(newest) // 10000, int(newest) // 100 % 100, int(newest) % 100)
-            except ValueError:
-                continue
-        return None
+        return self.newest
 
     def covers(self, since: date | None, until: date | None) -> bool:
         """Whether any stored article was published in this range."""
