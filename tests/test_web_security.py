@@ -17,6 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -385,3 +386,7 @@ def test_failed_sign_ins_back_off_then_the_password_works(server):
     assert status == 200
     assert web.login(AUTH[0], "wrong again") == 400  # the success cleared the address
     assert web.login(*AUTH) == 200
+    with ThreadPoolExecutor(12) as pool:  # colleagues behind one address sign in at once
+        assert list(pool.map(lambda _: web.login(*AUTH), range(12))) == [200] * 12
+        burst = list(pool.map(lambda i: web.login(AUTH[0], f"parallel guess {i}"), range(24)))
+    assert burst.count(400) == 5 and burst.count(429) == 19, burst  # parallel guesses judged one by one
