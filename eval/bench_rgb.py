@@ -19,6 +19,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from eval.runner import parse_llm  # noqa: E402
 from index import Index  # noqa: E402
 from index.embedder import make_embedder  # noqa: E402
 from rag.api import Assistant  # noqa: E402
@@ -60,7 +61,9 @@ def write_corpus(records: list[dict], folder: Path) -> dict[str, Path]:
 
 def run_setting(name: str, records: list[dict], files: dict[str, Path], data_dir: Path, llm: str, rerank: str,
                 embedder=None) -> list[dict]:
-    settings = Settings(data_dir=data_dir, llm=llm, rerank=rerank)
+    backend, model, reader = parse_llm(llm)
+    settings = Settings(data_dir=data_dir, llm=backend, llm_model=model, reader=reader, rerank=rerank,
+                        model_cache=Settings().models_dir())  # catalog models joined once, in .newsrag/
     bot = Assistant(settings, index=Index(settings.index_config(), embedder=embedder))
     rows = []
     try:
@@ -93,7 +96,8 @@ def main(argv: list[str] | None = None, embedder=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="only the first N questions (quick runs)")
     parser.add_argument("--out", type=Path, default=Path("eval/out"), help="folder for rgb.json")
-    parser.add_argument("--llm", default="extractive", help="answer backend (default: extractive)")
+    parser.add_argument("--llm", default="extractive",
+                        help="answer backend (default: extractive), as BACKEND[@MODEL][/READER], e.g. local@qwen2.5-coder-1.5b")
     parser.add_argument("--rerank", default="none", help="reranker: none (default), mmr, cross-encoder:PATH")
     parser.add_argument("--data", type=Path, default=RGB, help="path to en_fact.json")
     args = parser.parse_args(argv)

@@ -26,14 +26,26 @@ class RunConfig:
     llm: str = "extractive"
     retrieval: str = "hybrid"
     rerank: str = "none"
+    model: str | None = None
+    reader: str = "auto"
 
     @classmethod
     def of(cls, retrieval: str, llm: str, rerank: str = "none") -> "RunConfig":
-        """Named `retrieval[+rerank]+llm`, e.g. `hybrid+mmr+extractive`, `hybrid+ce(model-dir)+local`."""
+        """Named `retrieval[+rerank]+llm`, e.g. `hybrid+mmr+extractive`, `hybrid+ce(model-dir)+local`.
+        `llm` may name a model and a reader: `BACKEND[@MODEL][/READER]`, e.g.
+        `local@qwen2.5-coder-1.5b/model-shuffled`."""
         kind, _, path = rerank.partition(":")
         label = f"ce({Path(path).name})" if kind == "cross-encoder" else rerank
         parts = [retrieval] + ([label] if rerank != "none" else []) + [llm]
-        return cls("+".join(parts), llm, retrieval, rerank)
+        backend, model, reader = parse_llm(llm)
+        return cls("+".join(parts), backend, retrieval, rerank, model, reader)
+
+
+def parse_llm(spec: str) -> tuple[str, str | None, str]:
+    """`BACKEND[@MODEL][/READER]` as (backend, model or None, reader), e.g. `local@qwen2.5-coder-1.5b`."""
+    rest, _, reader = spec.partition("/")
+    backend, _, model = rest.partition("@")
+    return backend, model or None, reader or "auto"
 
 
 def compare_configs(llms: list[str], reranks: tuple[str, ...] | list[str] = ("none",)) -> list[RunConfig]:
@@ -66,7 +78,9 @@ def corpus_folder(corpus: Path, data_dir: Path) -> Path:
 def run(gold: Path, corpus: Path, configs: list[RunConfig], out: Path, settings: Settings | None = None,
         progress: bool = False, baseline: bool = False) -> dict:
     """Score every configuration on the gold set; writes report.json, a table and a chart to `out`."""
-    settings = (settings or Settings()).replace(data_dir=eval_data_dir(corpus, settings or Settings()))
+    settings = settings or Settings()
+    # each corpus has its own index; catalog models are joined once, in the user's data dir
+    settings = settings.replace(data_dir=eval_data_dir(corpus, settings), model_cache=settings.models_dir())
     folder = corpus_folder(corpus, Path(settings.data_dir))
     index = open_index(settings)
     report = index.ingest([folder])
@@ -76,7 +90,8 @@ def run(gold: Path, corpus: Path, configs: list[RunConfig], out: Path, settings:
     items = load_gold(gold, articles=texts)
     results = {}
     for config in configs:
-        bot = Assistant(settings.replace(llm=config.llm, retrieval=config.retrieval, rerank=config.rerank),
+        bot = Assistant(settings.replace(llm=config.llm, retrieval=config.retrieval, rerank=config.rerank,
+                                         llm_model=config.model or settings.llm_model, reader=config.reader),
                         index=index)
         results[config.name] = evaluate(bot, items, texts, aliases, progress, config.name,
                                         settings.support_threshold)

@@ -22,6 +22,7 @@ from .chat import Chat, with_context
 from .dates import parse_time_scope, strip_time_phrase
 from .errors import ConfigError
 from .llm import LLM, make_llm
+from .reader import make_reader
 from .models import Answer, Citation, Hit
 from .rerank import make_reranker
 from .retrieval import Filters, Retriever
@@ -85,7 +86,8 @@ class Assistant:
                 s = self.settings
                 self._llms[name] = make_llm(name, model=s.llm_model if name == s.llm else None,
                                             base_url=s.llm_base_url, api_key=s.llm_api_key,
-                                            timeout=s.llm_timeout, threads=s.llm_threads or None)
+                                            timeout=s.llm_timeout, threads=s.llm_threads or None,
+                                            cache=s.models_dir())
             return self._llms[name]
 
     def search(self, question: str, *, since: str | date | None = None, until: str | date | None = None,
@@ -133,7 +135,10 @@ class Assistant:
             query = self._scope(question, **filters)[0]
         warnings = (f"The vector store failed, so this answer comes from keyword search (BM25) alone: {down}",
                     ) if down else ()
-        answerer = Answerer(self.index.embedder, self.llm(llm), self.settings.answer_settings(), self.article_text)
+        s = self.settings
+        model = self.llm(llm)
+        reader = make_reader(s.reader, model, depth=s.answer_settings().read_depth)
+        answerer = Answerer(self.index.embedder, model, s.answer_settings(), self.article_text, reader)
         for item in answerer.stream(query, hits, time_sensitive=scope.latest or is_time_sensitive(question),
                                     context=context, warnings=warnings):
             if isinstance(item, Answer):

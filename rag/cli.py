@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--llm", help="default answer backend: extractive (default), local, ollama, openai")
     p.add_argument("--llm-model", help="GGUF path (local) or model name (ollama/openai)")
     p.add_argument("--llm-base-url", help="server URL for ollama/openai")
+    p.add_argument("--reader", help="auto (default), score, model, generate: which sentence answers (see Settings)")
     p.add_argument("--rerank", help="none (default), mmr or cross-encoder:PATH")
     _common(p)
     return parser
@@ -87,12 +88,13 @@ def _answer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--llm", help="extractive (default), local, ollama, openai, or package.module:Class")
     p.add_argument("--llm-model", help="GGUF path (local) or model name (ollama/openai)")
     p.add_argument("--llm-base-url", help="server URL for ollama/openai")
+    p.add_argument("--reader", help="auto (default), score, model, generate: which sentence answers (see Settings)")
     p.add_argument("--rerank", help="none (default), mmr or cross-encoder:PATH")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     names = ("data_dir", "chroma_host", "chroma_port", "embedder", "chunk_size", "chunk_overlap", "max_file_mb",
-             "llm", "llm_model", "llm_base_url", "rerank")
+             "llm", "llm_model", "llm_base_url", "reader", "rerank")
     return Settings.from_env(os.environ, **{n: getattr(args, n, None) for n in names})
 
 
@@ -137,7 +139,8 @@ def render(answer: Answer) -> str:
     lines = [answer.text]
     for c in answer.citations:
         meta = ", ".join(x for x in (c.date or "undated", c.source, c.url) if x)
-        lines.append(f"  [{c.n}] {c.title} ({meta}) {c.article}:{c.start}-{c.end}\n      “{c.quote}”")
+        weak = " (weak match: check the passage)" if c.weak else ""
+        lines.append(f"  [{c.n}] {c.title} ({meta}) {c.article}:{c.start}-{c.end}{weak}\n      “{c.quote}”")
     return "\n".join(lines)
 
 

@@ -289,6 +289,15 @@ def score(question: str, sentences: list[Sentence], vectors: np.ndarray, embedde
     return sorted(scored, key=lambda x: -x.score)
 
 
+def fitting_sentences(question: str, scored: list[Scored], fit_ratio: float = 0.0) -> list[Scored]:
+    """The scored sentences that can answer this kind of question, best first; none when the best
+    of them scores below `fit_ratio` of the best sentence of any kind."""
+    kind = answer_kind(question)
+    fitting = [s for s in scored if fits_kind(s.sentence.text, kind, question, s.sentence.hit.text)
+               and not other_time(s.sentence.text, question)]
+    return fitting if fitting and fitting[0].score >= fit_ratio * scored[0].score else []
+
+
 def select(question: str, scored: list[Scored], max_sentences: int = 3, keep_ratio: float = 0.8,
            redundancy: float = 0.85, fit_ratio: float = 0.0) -> list[Scored]:
     """The best sentence that can answer this kind of question, then up to a few more that are
@@ -296,10 +305,8 @@ def select(question: str, scored: list[Scored], max_sentences: int = 3, keep_rat
 
     Nothing when that best sentence scores below `fit_ratio` of the best sentence of any kind:
     the passages about the question then do not hold the number, name or date it asks for."""
-    kind = answer_kind(question)
-    fitting = [s for s in scored if fits_kind(s.sentence.text, kind, question, s.sentence.hit.text)
-               and not other_time(s.sentence.text, question)]
-    if not fitting or fitting[0].score < fit_ratio * scored[0].score:
+    fitting = fitting_sentences(question, scored, fit_ratio)
+    if not fitting:
         return []
     best = fitting[0]
     chosen = [best]

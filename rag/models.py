@@ -33,10 +33,12 @@ class Citation:
     quote: str  # == article_text[start:end]
     start: int
     end: int
+    weak: bool = False  # the quoted sentence matches the question only weakly: check it
 
     def to_dict(self) -> dict:
         return {"n": self.n, "article": self.article, "title": self.title, "date": self.date,
-                "source": self.source, "url": self.url, "quote": self.quote, "start": self.start, "end": self.end}
+                "source": self.source, "url": self.url, "quote": self.quote, "start": self.start, "end": self.end,
+                "weak": self.weak}
 
 
 @dataclass(frozen=True)

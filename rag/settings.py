@@ -33,7 +33,13 @@ class Settings:
     chunk_overlap: int | None = _s(None, f"overlap between chunks in tokens (whole sentences); default {ChunkSettings.overlap}")
     llm: str = _s("extractive", "answer backend: extractive (no LLM), local (llama.cpp GGUF), ollama, openai, "
                                  "or package.module:Class")
-    llm_model: str | None = _s(None, "local: a GGUF path (unset: bundled SmolLM2-135M); ollama/openai: model name")
+    llm_model: str | None = _s(None, "local: a GGUF path or a catalog model (qwen2.5-coder-0.5b, qwen2.5-coder-1.5b; "
+                                     "unset: bundled SmolLM2-135M); ollama/openai: model name")
+    model_cache: Path | None = _s(None, "where catalog models are joined and checked once; unset: <data dir>/models")
+    reader: str = _s("auto", "which sentence answers: score (no model), model (the LLM picks a phrase, found "
+                             "word for word), generate (the LLM writes, each sentence verified), model-shuffled "
+                             "(model, sentences shown shuffled: measures position bias); auto: score for "
+                             "extractive, model for local, generate for ollama/openai")
     llm_base_url: str | None = _s(None, "ollama/openai server URL, e.g. http://127.0.0.1:11434 or http://host:8000/v1")
     llm_api_key: str | None = _s(None, "API key for an OpenAI-compatible server")
     llm_threads: int = _s(0, "local: llama.cpp threads; 0 = all cores (on a busy machine 1 is faster: "
@@ -96,12 +102,17 @@ class Settings:
     def answer_settings(self) -> AnswerSettings:
         return AnswerSettings(min_evidence=self.min_evidence, support_threshold=self.support_threshold)
 
+    def models_dir(self) -> Path:
+        return Path(self.model_cache) if self.model_cache else Path(self.data_dir) / "models"
+
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **{k: _coerce(type(self), k, v) for k, v in changes.items()})
 
 
 def _coerce(cls, name: str, value):
     kind = {f.name: f.type for f in dataclasses.fields(cls)}[name]
+    if value is None and "None" in kind:
+        return None
     try:
         if kind.startswith("tuple"):  # a list of paths: a sequence, or one string like $PATH
             return tuple(Path(p) for p in (value.split(os.pathsep) if isinstance(value, str) else value) if p)

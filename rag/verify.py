@@ -16,7 +16,7 @@ from .evidence import Scored, mentions
 
 MARKER = re.compile(r"\s*\[(\d+)\]")
 _FACT = re.compile(r"\d[\d,.]*\d|\d|[A-Z][\w’'-]+")
-_COMMON_CAPS = {"The", "A", "An", "It", "He", "She", "They", "This", "That", "These", "Those", "In", "On",
+COMMON_CAPS = {"The", "A", "An", "It", "He", "She", "They", "This", "That", "These", "Those", "In", "On",
                 "At", "As", "According", "However", "But", "And", "Also", "There", "I", "We", "His", "Her",
                 "Their", "Its", "After", "Before", "When", "While", "Yes", "No"}
 
@@ -44,7 +44,7 @@ def facts(text: str) -> set[str]:
     out = set()
     for i, m in enumerate(found):
         word = m.group().rstrip(".,")
-        if word in _COMMON_CAPS:
+        if word in COMMON_CAPS:
             continue
         opening = not text[:m.start()].strip()
         next_joins = i + 1 < len(found) and text[m.end():found[i + 1].start()] == " " and found[i + 1].group()[0].isupper()

@@ -68,7 +68,7 @@ def test_seed_question_is_answered_with_an_exact_cited_quote(bot):
     answer = bot.ask(SEED_Q)
     assert not answer.abstained
     assert "Rubio" in answer.text and "Lavrov" in answer.text and "phone" in answer.text
-    assert answer.text.rstrip().endswith("]")
+    assert answer.text.rstrip().endswith("[1].")  # the marker goes before the full stop
     first = answer.citations[0]
     assert first.article == SEED_ID and first.date == "2025-10-21" and first.n == 1
     assert article_text(bot, SEED_ID)[first.start:first.end] == first.quote
@@ -149,7 +149,7 @@ def test_verifier_keeps_a_supported_rephrasing(bot, protocol):
     answer = scripted(bot, "The summit was called off after a phone conversation between Marco Rubio "
                            "and Sergey Lavrov [1].", protocol=protocol)
     assert answer.text == ("The summit was called off after a phone conversation between Marco Rubio "
-                           "and Sergey Lavrov. [1]")
+                           "and Sergey Lavrov [1].")
     assert answer.citations[0].article == SEED_ID
 
 
@@ -157,7 +157,7 @@ def test_verifier_removes_a_fabricated_citation_and_an_unsupported_sentence(bot)
     answer = scripted(bot, "The summit was called off after a phone conversation between Rubio and Lavrov [7]. "
                            "The meeting was moved to Moscow [1]. Chinese officials welcomed the decision [2].")
     assert "[7]" not in answer.text and "Moscow" not in answer.text and "Chinese" not in answer.text
-    assert "Rubio" in answer.text and answer.text.endswith("[1]")  # re-cited to the evidence that supports it
+    assert "Rubio" in answer.text and answer.text.endswith("[1].")  # re-cited to the evidence that supports it
     assert [c.n for c in answer.citations] == [1]
 
 
@@ -196,7 +196,7 @@ def test_cli_ask_json_contract(seed_dir):
     assert set(data) == {"answer", "abstained", "citations"} and data["abstained"] is False
     text = (SEEDS / SEED_ID).read_text()
     for c in data["citations"]:
-        assert set(c) == {"n", "article", "title", "date", "source", "url", "quote", "start", "end"}
+        assert set(c) == {"n", "article", "title", "date", "source", "url", "quote", "start", "end", "weak"}
         assert isinstance(c["n"], int) and isinstance(c["start"], int) and isinstance(c["end"], int)
         assert c["quote"] in text
     bad = run_cli("ask", SEED_Q, "--since", "last tuesday", "--data-dir", str(seed_dir))

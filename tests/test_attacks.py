@@ -109,7 +109,8 @@ def test_planted_instruction_never_reaches_the_llm_nor_the_answer(tmp_path, embe
     index = Index(IndexConfig(data_dir=tmp_path / "data"), embedder=embedder)
     assert index.ingest([corpus]).failed == 0
     llm = RecordingLLM()
-    bot = Assistant(Settings(data_dir=tmp_path / "data"), index=index, llm=llm)
+    # the extractive backend as a writer, so the prompt an LLM gets is recorded
+    bot = Assistant(Settings(data_dir=tmp_path / "data", reader="generate"), index=index, llm=llm)
     answer = bot.ask("Why was the Budapest summit cancelled?")
     bot.close()
     assert llm.prompts, "the answer step did not call the LLM"

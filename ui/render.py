@@ -18,6 +18,8 @@ from rag.api import Answer, Citation, Hit
 CONTEXT_CHARS = 280  # article text shown on each side of a quote
 _TEMPLATE_CHARS = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;"})
 _MARKER = re.compile(r"\[(\d+)\]")
+_WEAK = (' <span class="nr-weak" title="This sentence matches the question only weakly: '
+         'read the passage before relying on it.">weak match</span>')
 
 
 def esc(value: object) -> str:
@@ -148,7 +150,7 @@ def source_card(i: int, c: Citation, p: Passage | None) -> str:
              f'{esc(p.after)}{"…" if p.cut_after else ""}')
     return (f'<li><details class="nr-card" id="nr-{i}-{c.n}" data-n="{c.n}">'
             f'<summary><span class="nr-n">{c.n}</span> <span class="nr-title">{esc(c.title)}</span>'
-            f'{_meta(c.date, c.source, c.url)}</summary>'
+            f'{_meta(c.date, c.source, c.url)}{_WEAK if c.weak else ""}</summary>'
             f'<blockquote class="nr-passage">{quote}</blockquote>'
             f'<p class="nr-where">{esc(c.article)}, characters {c.start}–{c.end}</p></details></li>')
 
@@ -261,6 +263,7 @@ CSS = """
 .nr-meta { display: block; font-size: 13px; color: var(--body-text-color-subdued); margin-left: 2em; }
 .nr-passage { white-space: pre-wrap; margin: 8px 0 4px; padding: 6px 10px;
               border-left: 3px solid var(--border-color-primary); font-size: 14px; }
+.nr-weak { background: #fde2e1; color: #8a1c14; border-radius: 3px; padding: 0 4px; font-size: 0.85em; }
 .nr-quote { background: #fff2a8; color: #222; padding: 0 1px; border-radius: 2px; }
 .nr-where, .nr-timing, .nr-sub { font-size: 12px; color: var(--body-text-color-subdued); margin: 2px 0; }
 .nr-timing { text-align: right; }

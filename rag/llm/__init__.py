@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 from index.plugins import load_class
 
@@ -12,19 +13,23 @@ BACKENDS = ("local", "ollama", "openai", "extractive")
 
 
 def make_llm(name: str, *, model: str | None = None, base_url: str | None = None,
-             api_key: str | None = None, timeout: float = 60.0, threads: int | None = None) -> LLM:
+             api_key: str | None = None, timeout: float = 60.0, threads: int | None = None,
+             cache: Path | None = None) -> LLM:
     """Build an LLM backend by name, or by a dotted path `package.module:Class`.
 
-    local: a GGUF file (`model` is its path; unset: the bundled SmolLM2-135M-Instruct) run on
-    `threads` CPU threads (unset: all cores);
+    local: a GGUF file (`model` is its path, or a name in `catalog.MODELS`, joined into `cache`
+    on first use; unset: the bundled SmolLM2-135M-Instruct) run on `threads` CPU threads (unset: all cores);
     ollama: a model served by `ollama serve` (`model` like "llama3.2");
     openai: any OpenAI-compatible server (`base_url` defaults to https://api.openai.com/v1);
     extractive: no model, answers with the evidence sentences themselves.
     A dotted class gets whichever of these keyword arguments its constructor accepts.
     """
     if name == "local":
+        from .catalog import MODELS, model_file
         from .local import LocalLLM
 
+        if model in MODELS:
+            model = str(model_file(model, Path(cache or ".newsrag/models")))
         return LocalLLM(model, n_threads=threads)
     if name in ("ollama", "openai"):
         if not model:
