@@ -135,10 +135,9 @@ class Assistant:
             query = self._scope(question, **filters)[0]
         warnings = (f"The vector store failed, so this answer comes from keyword search (BM25) alone: {down}",
                     ) if down else ()
-        s = self.settings
-        model = self.llm(llm)
-        reader = make_reader(s.reader, model, depth=s.answer_settings().read_depth)
-        answerer = Answerer(self.index.embedder, model, s.answer_settings(), self.article_text, reader)
+        model, answering = self.llm(llm), self.settings.answer_settings()
+        reader = make_reader(self.settings.reader, model, depth=answering.read_depth)
+        answerer = Answerer(self.index.embedder, model, answering, self.article_text, reader)
         for item in answerer.stream(query, hits, time_sensitive=scope.latest or is_time_sensitive(question),
                                     context=context, warnings=warnings):
             if isinstance(item, Answer):

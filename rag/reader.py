@@ -8,6 +8,7 @@ import random
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 
 from .errors import ConfigError, LLMError
@@ -16,6 +17,12 @@ from .evidence import Scored
 READERS = ("auto", "score", "model", "model-shuffled", "generate")
 _NONE = re.compile(r"^\W*(none|n/?a|unknown|not (stated|mentioned|given|known)|the articles don.t say)\W*$",
                    re.IGNORECASE)
+
+
+@cache
+def prompt(name: str) -> str:
+    """A prompt of `rag/prompts/`, read once: answers are built on every question."""
+    return resources.files("rag").joinpath("prompts", name).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -57,14 +64,13 @@ class ModelReader(Reader):
 
     def __init__(self, llm, depth: int = 6, shuffle: bool = False, max_tokens: int = 32) -> None:
         self.llm, self.depth, self.shuffle, self.max_tokens = llm, depth, shuffle, max_tokens
-        self.system = resources.files("rag").joinpath("prompts", "read_system.txt").read_text(encoding="utf-8")
 
     def read(self, part: str, fitting: list[Scored]) -> Reading:
         shown = fitting[:self.depth]
         if self.shuffle:
             shown = random.Random(part).sample(shown, len(shown))
         listing = "\n".join(f"[{i + 1}] {s.sentence.text}" for i, s in enumerate(shown))
-        messages = [{"role": "system", "content": self.system},
+        messages = [{"role": "system", "content": prompt("read_system.txt")},
                     {"role": "user", "content": f"Sentences:\n{listing}\n\nQuestion: {part}\nShort answer:"}]
         try:
             reply = self.llm.generate(messages, max_tokens=self.max_tokens)
