@@ -120,16 +120,20 @@ class Assistant:
         raise AssertionError("stream ended without an answer")
 
     def stream(self, question: str, *, llm: str | None = None, context: str | None = None,
-               **filters) -> Iterator[str | Answer]:
+               hits: list[Hit] | None = None, **filters) -> Iterator[str | Answer]:
         """Text pieces of the answer as they are verified, then the final `Answer`.
 
         `context` (a chat's previous question) joins the retrieval query and half of the
-        evidence scoring. While the vector store is down, answers come from BM25 alone, marked
-        `degraded` with a note saying how to bring it back."""
+        evidence scoring. `hits` (e.g. from a LlamaIndex retriever) replace the retrieval step.
+        While the vector store is down, answers come from BM25 alone, marked `degraded` with a
+        note saying how to bring it back."""
         self._check(question)
         started = time.perf_counter()
         full = with_context(question, context)
-        query, hits, scope, down = self._retrieve(full, **filters)
+        if hits is None:
+            query, hits, scope, down = self._retrieve(full, **filters)
+        else:
+            (query, scope), down = self._scope(full, **filters), None
         retrieved = time.perf_counter()
         if context:
             query = self._scope(question, **filters)[0]
@@ -162,6 +166,26 @@ class Assistant:
     def chat(self) -> Chat:
         """A multi-turn conversation: follow-ups are understood from the history."""
         return Chat(self)
+
+    def as_retriever(self, **filters):
+        """A LlamaIndex `BaseRetriever` over this index (filters as for `search`)."""
+        from .engine import NewsRetriever
+
+        return NewsRetriever(self, **filters)
+
+    def as_query_engine(self, *, retriever=None, llm: str | None = None, **filters):
+        """A LlamaIndex query engine: `.query(q)` gives a `Response` whose `source_nodes` are the
+        verified citations and whose `metadata` holds the `ask --json` fields."""
+        from .engine import CitedQueryEngine
+
+        return CitedQueryEngine(assistant=self, retriever=retriever or self.as_retriever(**filters),
+                                filters=filters, llm=llm)
+
+    def as_chat_engine(self, *, llm: str | None = None, **filters):
+        """A LlamaIndex chat engine with the same cited answers; follow-ups use the history."""
+        from .engine import CitedChatEngine
+
+        return CitedChatEngine(self, llm=llm, **filters)
 
     def ingest(self, paths: list[str | Path], *, prune: bool = False, progress: bool = False,
                on_file=None, namespace: str | None = None, confine: bool = False) -> IngestReport:
