@@ -1,10 +1,9 @@
 """The baseline: LlamaIndex's default `VectorStoreIndex(...).as_query_engine()` over the same
-articles, with the same embedding model and the same LLM, scored by the same metrics."""
+articles, with the same embedding model and the same LlamaIndex LLM, scored by the same metrics."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from rag import Answer, Settings
 from rag.llm import make_llm
@@ -21,11 +20,9 @@ class BaselineHit:
     text: str
 
 
-def _llama_index_parts(embedder, llm):
-    """Adapters so LlamaIndex uses our bundled embedder and LLM, unchanged."""
+def _embedding(embedder):
+    """An adapter so LlamaIndex embeds with our bundled embedder, unchanged."""
     from llama_index.core.embeddings import BaseEmbedding
-    from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
-    from llama_index.core.llms.callbacks import llm_completion_callback
 
     class Embedding(BaseEmbedding):
         def _get_query_embedding(self, query: str) -> list[float]:
@@ -40,23 +37,7 @@ def _llama_index_parts(embedder, llm):
         async def _aget_query_embedding(self, query: str) -> list[float]:
             return self._get_query_embedding(query)
 
-    class LLM(CustomLLM):
-        @property
-        def metadata(self) -> LLMMetadata:
-            return LLMMetadata(context_window=2048, num_output=256, model_name="smollm2-135m")
-
-        @llm_completion_callback()
-        def complete(self, prompt: str, **kwargs: Any) -> CompletionResponse:
-            return CompletionResponse(text=llm.generate([{"role": "user", "content": prompt}], max_tokens=256))
-
-        @llm_completion_callback()
-        def stream_complete(self, prompt: str, **kwargs: Any):
-            text = ""
-            for piece in llm.stream([{"role": "user", "content": prompt}], max_tokens=256):
-                text += piece
-                yield CompletionResponse(text=text, delta=piece)
-
-    return Embedding(model_name="all-MiniLM-L6-v2", embed_batch_size=64), LLM()
+    return Embedding(model_name="all-MiniLM-L6-v2", embed_batch_size=64)
 
 
 class LlamaIndexBaseline:
@@ -66,7 +47,8 @@ class LlamaIndexBaseline:
         from llama_index.core import Document, VectorStoreIndex
 
         self.index = index
-        embed_model, llm_model = _llama_index_parts(index.embedder, make_llm(llm))
+        embed_model = _embedding(index.embedder)
+        llm_model = make_llm(llm, settings.replace(llm=llm, llm_model=None)).model  # the LlamaIndex LLM itself
         documents = [Document(text=a.text, id_=a.id, metadata={"article_id": a.id, "title": a.title})
                      for a in index.registry.articles()]
         self.vectors = VectorStoreIndex.from_documents(documents, embed_model=embed_model)

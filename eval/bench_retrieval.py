@@ -75,8 +75,9 @@ def bench_llm(runs: int = 3) -> None:
     from importlib import resources
 
     from rag.llm import make_llm
+    from rag.settings import Settings
 
-    llm = make_llm("local")
+    llm = make_llm("local", Settings())
     seed = (Path(__file__).resolve().parents[1] / "seeds" / "000_cd4f49b57c6e24c3.txt").read_text()
     evidence = "\n".join(f"[{i + 1}] {s.strip()}" for i, s in enumerate(seed.split("\n\n")[:3]))
     prompt = resources.files("rag").joinpath("prompts", "answer_user.txt").read_text()
@@ -85,7 +86,7 @@ def bench_llm(runs: int = 3) -> None:
                 {"role": "user", "content": prompt.format(question="Why was the summit cancelled?", evidence=evidence)}]
     llm.generate(messages, max_tokens=4)  # load the model
     for run in range(runs):
-        llm._load().reset()  # a cold prompt every run: no reuse of the previous run's prefix
+        llm.model._load().reset()  # a cold prompt every run: no reuse of the previous run's prefix
         start = time.perf_counter()
         first, pieces = None, 0
         for _ in llm.stream(messages, max_tokens=128):

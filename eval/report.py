@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rag.errors import require_extra
+
 COLUMNS = [("hit_at_1", "hit@1"), ("hit_at_5", "hit@5"), ("hit_at_10", "hit@10"), ("mrr", "MRR"),
            ("answer_correct", "correct"), ("token_f1", "F1"), ("citation_recall", "cite R"),
            ("citation_precision", "cite P"), ("abstention_accuracy", "abstain"),
@@ -39,8 +41,7 @@ def write_report(summary: dict, out: Path) -> None:
 
 
 def chart(compare: dict[str, dict], path: Path, title: str) -> None:
-    import matplotlib
-
+    matplotlib = require_extra("matplotlib", "eval", "the eval chart")
     matplotlib.use("Agg")  # no display here
     import matplotlib.pyplot as plt
     import numpy as np

@@ -105,8 +105,8 @@ def run(gold: Path, corpus: Path, configs: list[RunConfig], out: Path, settings:
     index.close()
     primary = configs[-1].name if len(configs) > 1 else configs[0].name
     summary = {**results[primary]["summary"], "config": primary, "gold": str(gold), "corpus": str(corpus),
-               "index": {"articles": status["articles"], "chunks": status["chunks"],
-                         "duplicates": status["duplicates"], "data_dir": status["data_dir"],
+               "index": {"articles": status.articles, "chunks": status.chunks,
+                         "duplicates": status.duplicates, "data_dir": status.data_dir,
                          "ingest_seconds": report.seconds},
                "records": results[primary]["records"],
                "compare": {name: r["summary"] for name, r in results.items()},

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .models import Article, Chunk
+from .text import titled
 
 TokenCounter = Callable[[str], int]
 
@@ -135,4 +136,4 @@ def _words(text: str, start: int, end: int, size: int, count: TokenCounter):
 
 def embedding_text(article: Article, chunk: Chunk) -> str:
     """What gets embedded: the headline gives a passage the context its sentences lack."""
-    return f"{article.title}\n{chunk.text}"
+    return titled(article.title, chunk.text)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError
-from .plugins import load_class
+from .plugins import Registry, load_class
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
-BACKENDS = ("sentence-transformers", "onnx", "onnx-int8")
+EMBEDDERS = Registry("newsrag.embedders", "embedder")
+_ALIASES = {"st": "sentence-transformers", "torch": "sentence-transformers", "onnx-fp32": "onnx"}
 
 
 def bundled_model_path() -> Path:
@@ -90,17 +90,18 @@ class SentenceTransformerEmbedder(Embedder):
 
 def make_embedder(backend: str = "sentence-transformers", model_path: str | Path | None = None,
                   cache_dir: str | Path | None = None) -> Embedder:
-    """Build an embedder by name, or by a dotted path `package.module:Class`.
+    """The embedder registered as `backend` (sentence-transformers, onnx, onnx-int8, or a
+    plugin's), or an `Embedder` subclass by dotted path `package.module:Class`.
 
-    `cache_dir` holds built artefacts (the ONNX exports) so they are built once.
+    Registered factories take `(model_path, cache_dir)`; `cache_dir` holds built artefacts (the
+    ONNX exports) so they are built once.
     """
-    if backend in ("sentence-transformers", "st", "torch"):
-        return SentenceTransformerEmbedder(model_path)
-    if backend in ("onnx", "onnx-fp32", "onnx-int8"):
-        from .onnx_embedder import OnnxEmbedder
-
-        return OnnxEmbedder(model_path, cache_dir=cache_dir, int8=backend == "onnx-int8")
-    if ":" in backend:
+    backend = _ALIASES.get(backend, backend)
+    if ":" in backend and backend not in EMBEDDERS.entries():
         return load_class(backend, Embedder, "embedder")(model_path)
-    raise ConfigError(f"unknown embedder {backend!r}; use one of {', '.join(BACKENDS)} "
-                      "or a dotted path package.module:Class")
+    return EMBEDDERS.build(backend, model_path, cache_dir)
+
+
+def sentence_transformers(model_path: str | Path | None = None, cache_dir=None) -> Embedder:
+    """The bundled all-MiniLM-L6-v2 (or a local model folder) on sentence-transformers/torch."""
+    return SentenceTransformerEmbedder(model_path)

@@ -1,20 +1,24 @@
-"""Files (txt, md, html, json, jsonl) to `Article`s, with one clear problem line per bad file."""
+"""Files to `Article`s, one `Loader` per kind (txt, md, html, json, jsonl, and any a plugin
+registers), with one clear problem line per bad file."""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date as _date
 from fnmatch import fnmatch
+from functools import cache
 from pathlib import Path
 
+from .errors import ConfigError
 from .models import Article, LoadedFile, LoadProblem
+from .plugins import Registry
 
 DEFAULT_EXCLUDE = ("README*", "LICENSE*", "CHANGELOG*")  # corpus folders often carry these
-SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 MAX_ARTICLE_CHARS = 1_000_000  # ~170,000 words: longer is a dump or a log, not one article
 MAX_FRONT_MATTER = 64 * 1024
@@ -33,8 +37,8 @@ _DATE_HEADER = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})\b[ \t]*\n?")
 _ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
-class _Bad(Exception):
-    """A problem with one file or record; becomes a `LoadProblem`."""
+class LoadError(Exception):
+    """A problem with one file or record; becomes a `LoadProblem` naming it. Loaders raise it."""
 
 
 Warn = Callable[[str], None]  # records a problem that did not stop the article being stored
@@ -98,7 +102,7 @@ def _walk(root: Path, folder: Path, seen: set, found: list, problems: list, excl
             problems.append(LoadProblem(str(path), f"symlink leads outside {root}; skipped"))
         elif is_dir:
             _walk(root, path, seen, found, problems, exclude, fence)
-        elif is_file and path.suffix.lower() in SUFFIXES:
+        elif is_file and path.suffix.lower() in loaders():
             found.append(SourceFile(path, path.relative_to(root).as_posix()))
         elif entry.is_symlink() and not path.exists():
             problems.append(LoadProblem(str(path), "broken or looping symlink; skipped"))
@@ -117,42 +121,38 @@ def file_digest(data: bytes) -> str:
 
 
 def read_bytes(src: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    """The file's bytes; raises `_Bad` for unreadable or oversized files."""
+    """The file's bytes; raises `LoadError` for unreadable or oversized files."""
     try:
         size = src.path.stat().st_size
         if size > max_bytes:
-            raise _Bad(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit; "
+            raise LoadError(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit; "
                        "raise --max-file-mb or split the file")
         return src.path.read_bytes()
     except OSError as exc:
-        raise _Bad(f"cannot read ({_reason(exc)}); check the file's permissions") from exc
+        raise LoadError(f"cannot read ({_reason(exc)}); check the file's permissions") from exc
 
 
 def load_file(src: SourceFile, data: bytes) -> LoadedFile:
     """Parse one file's bytes into articles; every problem is reported, never raised."""
     digest = file_digest(data)
     warnings: list[LoadProblem] = []
-
-    def warn(message: str) -> None:
-        warnings.append(LoadProblem(str(src.path), message))
-
     try:
-        text = decode(data)
-        suffix = src.path.suffix.lower()
-        if suffix in (".json", ".jsonl"):
-            articles, problems = _load_records(src, text, suffix == ".jsonl", warnings)
-            return LoadedFile(str(src.path), digest, tuple(articles), tuple(problems), tuple(warnings))
-        if suffix in (".md", ".markdown"):
-            article = _load_markdown(src, text, warn)
-        elif suffix in (".html", ".htm"):
-            article = _load_html(src, text, warn)
-        else:
-            article = _load_txt(src, text, warn)
-        return LoadedFile(str(src.path), digest, (article,), warnings=tuple(warnings))
-    except _Bad as exc:
+        loader = loaders().get(src.path.suffix.lower())
+        if loader is None:
+            raise LoadError(f"no loader reads {src.path.suffix or 'files without a suffix'}; "
+                            f"known: {', '.join(suffixes())}")
+        reading = FileText(src, decode(data), warnings)
+        articles = loader.load(reading)
+        if not articles and not reading.problems:
+            raise LoadError(f"{type(loader).__name__} found no article in the file")
+        return LoadedFile(str(src.path), digest, tuple(articles), tuple(reading.problems), tuple(warnings))
+    except LoadError as exc:
         return LoadedFile(str(src.path), digest, problems=(LoadProblem(str(src.path), str(exc)),))
     except RecursionError:  # json.loads on absurdly nested data
         problem = LoadProblem(str(src.path), "data nested too deeply to parse")
+        return LoadedFile(str(src.path), digest, problems=(problem,))
+    except Exception as exc:  # a plugin's loader failing must not stop the ingest
+        problem = LoadProblem(str(src.path), f"{type(loader).__name__} failed ({type(exc).__name__}: {exc})")
         return LoadedFile(str(src.path), digest, problems=(problem,))
 
 
@@ -163,14 +163,14 @@ def problem_for(src: SourceFile, exc: Exception) -> LoadProblem:
 def decode(data: bytes) -> str:
     """UTF-8 (with or without BOM), else a legacy encoding; binary data is refused."""
     if not data.strip():
-        raise _Bad("file is empty")
+        raise LoadError("file is empty")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             text = data.decode("utf-16")
         except UnicodeDecodeError as exc:
-            raise _Bad(f"invalid UTF-16 text ({exc.reason}); re-save the file as UTF-8") from exc
+            raise LoadError(f"invalid UTF-16 text ({exc.reason}); re-save the file as UTF-8") from exc
     elif b"\x00" in data:
-        raise _Bad("binary file (contains NUL bytes); only text, Markdown, HTML and JSON are read")
+        raise LoadError("binary file (contains NUL bytes); only text, Markdown, HTML and JSON are read")
     else:
         for encoding in ("utf-8-sig", *_LEGACY_ENCODINGS):
             try:
@@ -180,11 +180,112 @@ def decode(data: bytes) -> str:
                 continue
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
     if controls > max(2, len(text) // 100):
-        raise _Bad("binary file (control characters); only text, Markdown, HTML and JSON are read")
+        raise LoadError("binary file (control characters); only text, Markdown, HTML and JSON are read")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        raise _Bad("file is empty")
+        raise LoadError("file is empty")
     return text
+
+
+@dataclass
+class FileText:
+    """One file as a loader reads it. `warn` notes a problem that did not stop an article;
+    `problems` are parts of the file that were skipped (a bad record), each naming its place."""
+
+    src: SourceFile
+    text: str  # decoded (UTF-8, else cp1252 / latin-1), never empty
+    warnings: list[LoadProblem]
+    problems: list[LoadProblem] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(LoadProblem(str(self.src.path), message))
+
+    def article(self, body: str, title: str | None = None, *, article_id: str | None = None, date=None,
+                source=None, url=None, author=None) -> Article:
+        """An article checked as the built-in loaders' are (visible text, words, size, a real
+        date); raises `LoadError` saying what is wrong. The id defaults to the file's."""
+        return _article(article_id or self.src.article_id, body, title, self.warn, date=date, source=source,
+                        url=url, author=author, origin=str(self.src.path))
+
+
+class Loader(ABC):
+    """Reads one kind of file into articles. A plugin subclasses it, sets `suffixes`, and
+    registers the class in the `newsrag.loaders` entry-point group; the CLI, the web upload
+    and folder ingest then take its files."""
+
+    suffixes: tuple[str, ...] = ()
+
+    @abstractmethod
+    def load(self, file: FileText) -> list[Article]:
+        """The file's articles; raise `LoadError` when the whole file is unusable."""
+
+
+class TextLoader(Loader):
+    """Plain text: an optional `date YYYY-MM-DD` first line, an optional headline paragraph."""
+
+    suffixes = (".txt",)
+
+    def load(self, file: FileText) -> list[Article]:
+        return [_load_txt(file.src, file.text, file.warn)]
+
+
+class MarkdownLoader(Loader):
+    """Markdown with optional YAML front matter (title, date, source, url, author)."""
+
+    suffixes = (".md", ".markdown")
+
+    def load(self, file: FileText) -> list[Article]:
+        return [_load_markdown(file.src, file.text, file.warn)]
+
+
+class HtmlLoader(Loader):
+    """A saved news page: the story and its metadata extracted by trafilatura."""
+
+    suffixes = (".html", ".htm")
+
+    def load(self, file: FileText) -> list[Article]:
+        return [_load_html(file.src, file.text, file.warn)]
+
+
+class JsonLoader(Loader):
+    """A JSON object or list of objects with `text` or `body` (and title, date, source, url, id)."""
+
+    suffixes = (".json",)
+    lines = False
+
+    def load(self, file: FileText) -> list[Article]:
+        articles, problems = _load_records(file.src, file.text, self.lines, file.warnings)
+        file.problems += problems
+        return articles
+
+
+class JsonLinesLoader(JsonLoader):
+    """One JSON record per line; a bad line is skipped and named."""
+
+    suffixes = (".jsonl",)
+    lines = True
+
+
+LOADERS = Registry("newsrag.loaders", "loader")
+
+
+@cache
+def loaders() -> dict[str, Loader]:
+    """Each suffix's loader, from the registry; a plugin may take over a built-in's suffix."""
+    found: dict[str, Loader] = {}
+    entries = sorted(LOADERS.entries().items(), key=lambda kv: not kv[1].value.startswith("index."))
+    for name, _ in entries:
+        cls = LOADERS.load(name)
+        if not (isinstance(cls, type) and issubclass(cls, Loader)):
+            raise ConfigError(f"the loader {name!r} is {cls!r}, not a subclass of index.loaders.Loader")
+        for suffix in cls.suffixes:
+            found[suffix.lower()] = cls()
+    return found
+
+
+def suffixes() -> tuple[str, ...]:
+    """The file suffixes some loader reads (".txt", ...)."""
+    return tuple(loaders())
 
 
 def _load_txt(src: SourceFile, text: str, warn: Warn) -> Article:
@@ -215,10 +316,10 @@ def _load_markdown(src: SourceFile, text: str, warn: Warn) -> Article:
     if text.startswith("---"):
         end = re.search(r"^---[ \t]*$", text[3:], flags=re.MULTILINE)
         if not end:
-            raise _Bad("front matter starts with '---' but has no closing '---' line")
+            raise LoadError("front matter starts with '---' but has no closing '---' line")
         meta = _front_matter(text[3:3 + end.start()])
         if not isinstance(meta, dict):
-            raise _Bad("front matter must be a YAML mapping (title: ..., date: ...)")
+            raise LoadError("front matter must be a YAML mapping (title: ..., date: ...)")
         text = text[3 + end.end():]
     body = text.strip()
     title = meta.get("title")
@@ -234,7 +335,7 @@ def _front_matter(text: str):
     """YAML front matter, parsed safely: bounded size and no aliases (an alias bomb of a few
     hundred bytes expands to gigabytes)."""
     if len(text) > MAX_FRONT_MATTER:
-        raise _Bad(f"front matter is {len(text):,} characters, over the {MAX_FRONT_MATTER:,} limit; "
+        raise LoadError(f"front matter is {len(text):,} characters, over the {MAX_FRONT_MATTER:,} limit; "
                    "keep only title, date, source, url and author there")
     import yaml
 
@@ -245,18 +346,18 @@ def _front_matter(text: str):
 
         def compose_node(self, parent, index):
             if self.check_event(yaml.AliasEvent):
-                raise _Bad("front matter uses a YAML alias (*name); write the value out instead")
+                raise LoadError("front matter uses a YAML alias (*name); write the value out instead")
             return super().compose_node(parent, index)
 
     try:
         return yaml.load(text, Loader=Loader) or {}
     except yaml.YAMLError as exc:
-        raise _Bad(f"malformed YAML front matter ({_first_line(exc)})") from exc
+        raise LoadError(f"malformed YAML front matter ({_first_line(exc)})") from exc
 
 
 def _load_html(src: SourceFile, text: str, warn: Warn) -> Article:
     if len(text) > MAX_HTML_CHARS:
-        raise _Bad(f"the page is {len(text) / 2**20:.1f} MB of HTML, over the {MAX_HTML_CHARS / 2**20:.0f} MB "
+        raise LoadError(f"the page is {len(text) / 2**20:.1f} MB of HTML, over the {MAX_HTML_CHARS / 2**20:.0f} MB "
                    "limit for one page (a news page is rarely over 2 MB); save the article alone, or as .txt")
     import trafilatura
 
@@ -264,7 +365,7 @@ def _load_html(src: SourceFile, text: str, warn: Warn) -> Article:
                                       favor_precision=True, prune_xpath="//nav")
     body = getattr(doc, "text", None) if doc is not None else None
     if not body or not body.strip():
-        raise _Bad("no article text found in the HTML (is it a page without a story?)")
+        raise LoadError("no article text found in the HTML (is it a page without a story?)")
     return _article(src.article_id, body, doc.title, warn, date=doc.date, source=doc.sitename,
                     url=doc.url, author=doc.author, origin=str(src.path))
 
@@ -286,7 +387,7 @@ def _load_records(src: SourceFile, text: str, lines: bool, warnings: list[LoadPr
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise _Bad(f"invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from exc
+            raise LoadError(f"invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from exc
         items = data if isinstance(data, list) else [data]
         records = [(f"record {n}", item) for n, item in enumerate(items, 1)]
     articles = []
@@ -295,22 +396,22 @@ def _load_records(src: SourceFile, text: str, lines: bool, warnings: list[LoadPr
         try:
             articles.append(_record_article(src, where, record,
                                             lambda message: warnings.append(LoadProblem(place, message))))
-        except _Bad as exc:
+        except LoadError as exc:
             problems.append(LoadProblem(place, str(exc)))
     if not articles and not problems:
-        raise _Bad("no records in the JSON file")
+        raise LoadError("no records in the JSON file")
     return articles, problems
 
 
 def _record_article(src: SourceFile, where: str, record: object, warn: Warn) -> Article:
     if not isinstance(record, dict):
-        raise _Bad("a record must be a JSON object with 'text' or 'body'")
+        raise LoadError("a record must be a JSON object with 'text' or 'body'")
     body = record.get("text") or record.get("body")
     if not isinstance(body, str) or not body.strip():
-        raise _Bad("record has no 'text' or 'body'; skipped")
+        raise LoadError("record has no 'text' or 'body'; skipped")
     rid = record.get("id")
     if not isinstance(rid, (str, int, type(None))) or isinstance(rid, bool):
-        raise _Bad(f"record 'id' must be a string or a whole number, not {type(rid).__name__}")
+        raise LoadError(f"record 'id' must be a string or a whole number, not {type(rid).__name__}")
     article_id = _clean(rid) or f"{src.article_id}#{where.split()[-1]}"
     return _article(article_id, body.replace("\r\n", "\n").strip(), record.get("title"), warn,
                     date=record.get("date") or record.get("published_at"),
@@ -325,11 +426,11 @@ def _article(article_id: str, body: str, title, warn: Warn, *, date=None, source
         warn(f"removed {removed} control, invisible or direction-changing character(s) "
              "(NUL, zero-width, bidi override) from the text")
     if not body:
-        raise _Bad("no article text after the headline/header")
+        raise LoadError("no article text after the headline/header")
     if not re.search(r"\w", body):
-        raise _Bad("the text has no words (only punctuation or symbols); is it an article?")
+        raise LoadError("the text has no words (only punctuation or symbols); is it an article?")
     if len(body) > MAX_ARTICLE_CHARS:
-        raise _Bad(f"the article text is {len(body):,} characters, over the {MAX_ARTICLE_CHARS:,} limit "
+        raise LoadError(f"the article text is {len(body):,} characters, over the {MAX_ARTICLE_CHARS:,} limit "
                    "for one article (a data dump or a log?); split it into articles")
     return Article(id=article_id, text=body, title=_clean(title) or derive_title(body),
                    date=_real_date(_iso_date(date), warn), source=_clean(source), url=_clean(url),
@@ -372,7 +473,7 @@ def _iso_date(value) -> str | None:
         return value.isoformat()[:10]
     found = _ISO_DATE.search(str(value))
     if not found:
-        raise _Bad(f"date {value!r} is not an ISO date (YYYY-MM-DD)")
+        raise LoadError(f"date {value!r} is not an ISO date (YYYY-MM-DD)")
     return found.group(1)
 
 
@@ -399,7 +500,7 @@ def iter_loaded(files: list[SourceFile], max_bytes: int, skip: dict[str, str] | 
     for src in files:
         try:
             data = read_bytes(src, max_bytes)
-        except _Bad as exc:
+        except LoadError as exc:
             yield src, LoadedFile(str(src.path), "", problems=(problem_for(src, exc),))
             continue
         if skip.get(str(src.path)) == file_digest(data):

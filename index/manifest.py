@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from importlib import metadata
 from pathlib import Path
 
 from .errors import IndexMismatchError
@@ -24,9 +25,17 @@ def check_or_write(data_dir: Path, build: dict) -> dict:
         return recorded
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"format": FORMAT, **build}, indent=2) + "\n")
+    # the version that built it is recorded for the reader of a bug report, never compared
+    tmp.write_text(json.dumps({"format": FORMAT, "newsrag": _version(), **build}, indent=2) + "\n")
     os.replace(tmp, path)  # never leave a half-written manifest
     return build
+
+
+def _version() -> str:
+    try:
+        return metadata.version("newsrag")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def read(data_dir: Path) -> dict | None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,44 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class ChunkRow:
+    """A stored chunk's place and its article's metadata (no text: that is cut from the article)."""
+
+    chunk_id: str
+    article_id: str
+    index: int
+    start: int
+    end: int
+    title: str
+    date: str | None
+    source: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """What an index holds (`newsrag status`)."""
+
+    articles: int
+    chunks: int  # in the registry
+    stored_chunks: int  # in the vector store: equal unless a repair is due
+    duplicates: int  # files whose text an article already had: stored once
+    undated: int
+    date_range: tuple[str, str] | None
+    sources: tuple[str, ...]
+    embedder: dict  # model, dim, precision
+    chunking: dict  # size, overlap
+    data_dir: str
+    store: str  # where the vectors live: a folder, or a Chroma server's URL
+
+    def to_dict(self) -> dict:
+        """The `newsrag status --json` contract."""
+        data = asdict(self)
+        return {**data, "date_range": list(self.date_range) if self.date_range else None,
+                "sources": list(self.sources)}
+
+
+@dataclass(frozen=True)
 class LoadProblem:
     """A file (or record) that could not be loaded, with the reason and the fix."""
 
@@ -67,3 +105,50 @@ class LoadedFile:
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """What one file (or a path that could not be read) came to in an ingest."""
+
+    path: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicate: int = 0  # same text as a stored article: recorded as an alias
+    failed: int = 0  # files or records that could not be loaded
+    chunks: int = 0  # chunks embedded and written for it
+    problems: tuple[str, ...] = ()
+    duplicate_of: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # stored all the same: an impossible date dropped, a record repeated
+
+    @property
+    def result(self) -> str:
+        """"added", "unchanged", "failed", or a mix like "added 3, 1 failed"."""
+        counts = [(n, name) for n, name in ((self.added, "added"), (self.updated, "updated"),
+                                            (self.duplicate, "duplicate"), (self.unchanged, "unchanged")) if n]
+        if not counts:
+            return "failed"
+        (n, name), *rest = counts
+        words = [name if n == 1 and not (rest or self.failed) else f"{name} {n}"]
+        words += [f"{k} {what}" for k, what in rest]
+        return ", ".join(words + ([f"{self.failed} failed"] if self.failed else []))
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicate: int = 0
+    removed: int = 0
+    failed: int = 0
+    chunks_written: int = 0
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (duplicate id, stored id)
+    files: list[FileReport] = field(default_factory=list)  # one per file, in the order read
+
+    def to_dict(self) -> dict:
+        return asdict(self)

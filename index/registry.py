@@ -1,7 +1,7 @@
 """The article registry: SQLite in the data dir, the source of truth for what is committed.
 
 Writes to Chroma are bracketed by a `pending` journal row so that a crash at any point can be
-repaired by `Ingester.recover` (see pipeline.py).
+repaired by `Journal.recover` (see journal.py).
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .models import Article, Chunk
+from .models import Article, Chunk, ChunkRow
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -60,6 +60,15 @@ class Registry:
         """article id -> (content_hash, text_hash)."""
         return {i: (c, t) for i, c, t in self.db.execute("SELECT id, content_hash, text_hash FROM articles")}
 
+    def origin(self, article_id: str) -> str | None:
+        """The file a stored article came from."""
+        row = self.db.execute("SELECT origin FROM articles WHERE id=?", (article_id,)).fetchone()
+        return row[0] if row else None
+
+    def aliases_of(self, canonical: str) -> list[tuple[str, str]]:
+        """(id, origin) of each duplicate stored as `canonical`."""
+        return self.db.execute("SELECT id, origin FROM aliases WHERE canonical=?", (canonical,)).fetchall()
+
     def aliases(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT id, canonical FROM aliases"))
 
@@ -80,11 +89,11 @@ class Registry:
         """Bumped by every change to the stored chunks; derived indexes (BM25) compare against it."""
         return self.db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0]
 
-    def chunk_rows(self) -> list[tuple]:
-        """(chunk id, article id, idx, start, end, title, date, source, url) of every chunk, in id order."""
-        return self.db.execute(
+    def chunk_rows(self) -> list[ChunkRow]:
+        """Every chunk, in id order."""
+        return [ChunkRow(*row) for row in self.db.execute(
             "SELECT c.id, c.article_id, c.idx, c.start, c.end, a.title, a.date, a.source, a.url "
-            "FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id").fetchall()
+            "FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id")]
 
     def chunk_texts(self, chunk_ids: Sequence[str] | None = None) -> dict[str, tuple[str, str]]:
         """Chunk id -> (article title, chunk text cut from the stored article); all chunks when no ids."""
@@ -111,13 +120,14 @@ class Registry:
             yield Article(**dict(zip(_FIELDS, row)))
 
     def stats(self) -> dict:
+        """The registry's part of `IndexStatus`."""
         q = self.db.execute
         n_articles, first, last = q("SELECT COUNT(*), MIN(date), MAX(date) FROM articles").fetchone()
-        sources = [r[0] for r in q("SELECT DISTINCT source FROM articles WHERE source IS NOT NULL ORDER BY 1")]
+        sources = tuple(r[0] for r in q("SELECT DISTINCT source FROM articles WHERE source IS NOT NULL ORDER BY 1"))
         return {"articles": n_articles, "chunks": q("SELECT COUNT(*) FROM chunks").fetchone()[0],
                 "duplicates": q("SELECT COUNT(*) FROM aliases").fetchone()[0],
                 "undated": q("SELECT COUNT(*) FROM articles WHERE date IS NULL").fetchone()[0],
-                "date_range": [first, last] if first else None, "sources": sources}
+                "date_range": (first, last) if first else None, "sources": sources}
 
     # -- writes (call inside `transaction()`) -------------------------------
     def mark_pending(self, article_ids: Sequence[str]) -> None:

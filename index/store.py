@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DiskFullError, IndexMismatchError, NewsragError, StoreUnavailableError
+from .plugins import Registry
 from .models import Chunk
 
 COLLECTION = "newsrag_chunks"
+CHROMA_PORT = 8000  # `chroma run`'s default
 MAX_BATCH = 5000  # Chroma refuses batches over 5,461
 BYTES_PER_CHUNK = 32 * 1024  # Chroma takes ~15 KB a chunk (vector, text, metadata, full-text index): doubled
 RESERVE_BYTES = 16 * 2**20  # kept free for Chroma's compaction and index resizes
@@ -26,8 +28,9 @@ RESERVE_BYTES = 16 * 2**20  # kept free for Chroma's compaction and index resize
 class StoreConfig:
     data_dir: Path
     host: str | None = None  # set: talk to a `chroma run` server instead of the embedded store
-    port: int = 8000
+    port: int = CHROMA_PORT
     collection: str = COLLECTION
+    backend: str = "chroma"  # the `newsrag.stores` entry that opens it
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,10 @@ def _unreachable(exc: BaseException) -> bool:
     return isinstance(exc, (httpx.TransportError, ConnectionError))
 
 
+STORES = Registry("newsrag.stores", "vector store")
+
+
 def open_store(config: StoreConfig) -> VectorStore:
-    """The store named by `config`: embedded Chroma in the data dir, or a Chroma server."""
-    return ChromaStore(config)
+    """The store registered as `config.backend` (built in: chroma, embedded in the data dir or a
+    `chroma run` server), built from `config`."""
+    return STORES.build(config.backend, config)

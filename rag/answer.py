@@ -9,11 +9,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from index.chunking import sentence_spans
+from index.text import titled
 
 from .errors import LLMError
 from .evidence import (Scored, answer_kind, candidates, embed_sentences, fitting_sentences, key_entities, mentions,
                        score, select, split_question)
-from .models import Answer, Citation, Hit
+from .models import NOT_IN_ARTICLES, Answer, Citation, Hit
 from .reader import Reader, Reading, ScoreReader, prompt
 from .verify import COMMON_CAPS, MARKER, Verified, facts, mask_facts, verify
 
@@ -140,7 +141,7 @@ class Answerer:
         for x in scored:
             hit = x.sentence.hit
             if hit.article_id not in treats:
-                text = f"{hit.title}\n{self.article_text(hit.article_id) if self.article_text else hit.text}"
+                text = titled(hit.title, self.article_text(hit.article_id) if self.article_text else hit.text)
                 treats[hit.article_id] = all(mentions(text, e) for e in names)
         return [x for x in scored if treats[x.sentence.hit.article_id]]
 
@@ -231,7 +232,7 @@ class Answerer:
     def _abstain(self, question: str, hits: list[Hit], warnings: tuple[str, ...] = ()) -> Answer:
         closest = list({h.article_id: h for h in reversed(hits)}.values())[::-1][:3]
         listed = "; ".join(f"“{h.title}” ({h.date or 'undated'})" for h in closest)
-        text = "The articles in the corpus don't say."
+        text = NOT_IN_ARTICLES
         if listed:
             text += f" The closest articles are: {listed}."
         return Answer(text + _notes(warnings), True, (), question, closest=tuple(closest), warnings=warnings)

@@ -15,18 +15,34 @@ from datetime import date
 from pathlib import Path
 
 from index import FileReport, Index, IngestReport
-from index.loaders import SUFFIXES
+from index.models import IndexStatus
+from index.embedder import EMBEDDERS
+from index.loaders import suffixes
+from index.store import STORES
 
 from .answer import Answerer, is_time_sensitive
 from .chat import Chat, with_context
 from .dates import parse_time_scope, strip_time_phrase
 from .errors import ConfigError
 from .llm import LLM, make_llm
+from .llm import backends as llm_backends
+from .models import NOT_IN_ARTICLES, Answer, Citation, Hit
 from .reader import make_reader
-from .models import Answer, Citation, Hit
-from .rerank import make_reranker
+from .rerank import RERANKERS, make_reranker
 from .retrieval import Filters, Retriever
 from .settings import Settings
+
+
+def embedder_backends() -> tuple[str, ...]:
+    return EMBEDDERS.names()
+
+
+def reranker_backends() -> tuple[str, ...]:
+    return RERANKERS.names()
+
+
+def store_backends() -> tuple[str, ...]:
+    return STORES.names()
 
 
 def open_index(settings: Settings, rebuild: bool = False) -> Index:
@@ -49,7 +65,7 @@ def ingest(paths: list[str | Path], settings: Settings | None = None, *, prune: 
         index.close()
 
 
-def status(settings: Settings | None = None) -> dict:
+def status(settings: Settings | None = None) -> IndexStatus:
     """Article and chunk counts, date range, sources, embedding model and data dir."""
     index = open_index(settings or Settings())
     try:
@@ -68,7 +84,7 @@ class Assistant:
         s = self.settings
         self.retriever = Retriever(self.index, s.retrieval_settings(),
                                    make_reranker(s.rerank, self.index, s.mmr_weight))
-        self._llms: dict[str, LLM] = {self.settings.llm: llm} if llm else {}
+        self._llms: dict[str, LLM | None] = {self.settings.llm: llm} if llm else {}
         self._lock = threading.Lock()  # the registry, BM25 and Chroma handles are shared
         self._ingest_lock = threading.Lock()  # one ingest at a time; questions do not wait for it
         self._llm_lock = threading.Lock()
@@ -78,16 +94,14 @@ class Assistant:
         """An assistant over the index in `data_dir`; keyword arguments override `Settings`."""
         return cls(Settings(data_dir=Path(data_dir)).replace(**settings))
 
-    def llm(self, name: str | None = None) -> LLM:
-        """The named backend (default: the settings'), created once and reused."""
+    def llm(self, name: str | None = None) -> LLM | None:
+        """The named backend (default: the settings'), created once and reused; None: extractive."""
         name = name or self.settings.llm
         with self._llm_lock:
             if name not in self._llms:
                 s = self.settings
-                self._llms[name] = make_llm(name, model=s.llm_model if name == s.llm else None,
-                                            base_url=s.llm_base_url, api_key=s.llm_api_key,
-                                            timeout=s.llm_timeout, threads=s.llm_threads or None,
-                                            cache=s.models_dir())
+                # the model and options belong to the configured backend, not to one picked per question
+                self._llms[name] = make_llm(name, s if name == s.llm else s.replace(llm_model=None, llm_options=None))
             return self._llms[name]
 
     def search(self, question: str, *, since: str | date | None = None, until: str | date | None = None,
@@ -213,7 +227,7 @@ class Assistant:
             finally:
                 writer.close()
 
-    def status(self) -> dict:
+    def status(self) -> IndexStatus:
         with self._lock:
             return self.index.status()
 
@@ -253,5 +267,5 @@ def _tuple(value) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-__all__ = ["Answer", "Assistant", "Citation", "FileReport", "Hit", "IngestReport", "SUFFIXES", "ingest",
+__all__ = ["NOT_IN_ARTICLES", "Answer", "IndexStatus", "embedder_backends", "reranker_backends", "store_backends", "suffixes", "Assistant", "Citation", "FileReport", "Hit", "IngestReport", "ingest", "llm_backends",
            "open_index", "status"]

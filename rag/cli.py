@@ -2,22 +2,46 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from pathlib import Path
 
 from . import api
-from .api import Answer, Assistant
-from .errors import NewsragError
+from .api import Answer, Assistant, llm_backends
+from .errors import NewsragError, require_extra
 from .settings import Settings
 
 
+# Which settings each command takes as flags; flags, help and NEWSRAG_* names come from `Settings`.
+INDEX = ("data_dir", "store", "chroma_host", "chroma_port", "embedder", "embed_model_path")
+INGEST = ("chunk_size", "chunk_overlap", "max_file_mb", "batch_chunks")
+ANSWER = ("llm", "llm_model", "llm_options", "llm_base_url", "llm_threads", "llm_timeout", "model_cache", "reader",
+          "retrieval", "top_k", "per_article", "dense_weight", "bm25_weight", "rerank", "rerank_depth",
+          "mmr_weight", "min_evidence", "support_threshold", "max_question_chars")
+SERVE = ("ingest_root", "max_upload_files", "max_upload_mb", "login_attempts", "login_wait")
+# the registry whose names a setting takes, listed in its help
+REGISTERED = {"llm": llm_backends, "embedder": api.embedder_backends, "rerank": api.reranker_backends,
+              "store": api.store_backends}
+
+
+def add_settings(p: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    """A flag per setting: `--top-k` for `top_k`, typed and explained as the field is."""
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    for name in names:
+        f = fields[name]
+        kind = str(f.type)
+        options = ({"action": "append", "metavar": "DIR"} if kind.startswith("tuple") else
+                   {"type": int} if "int" in kind else {"type": float} if "float" in kind else {})
+        choices = f"; registered: {', '.join(REGISTERED[name]())}" if name in REGISTERED else ""
+        default = "" if f.default in (None, ()) else f"; default {f.default}"
+        p.add_argument("--" + name.replace("_", "-"), dest=name, **options,
+                       help=f"{f.metadata['help']}{choices} (env NEWSRAG_{name.upper()}{default})")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", help="index location (env NEWSRAG_DATA_DIR; default .newsrag)")
-    p.add_argument("--chroma-host", help="use a Chroma server started with `chroma run` (env NEWSRAG_CHROMA_HOST)")
-    p.add_argument("--chroma-port", type=int, help="Chroma server port (default 8000)")
-    p.add_argument("--embedder", help="sentence-transformers (default), onnx or onnx-int8")
+    add_settings(p, INDEX)
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
@@ -26,13 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help=api.ingest.__doc__.split(".")[0], description=api.ingest.__doc__)
-    p.add_argument("paths", nargs="+", help="files or folders of .txt/.md/.html/.json/.jsonl articles")
+    p.add_argument("paths", nargs="+", help=f"files or folders of {'/'.join(api.suffixes())} articles")
     p.add_argument("--prune", action="store_true", help="remove articles whose file is gone")
     p.add_argument("--rebuild", action="store_true", help="delete the index and build it again")
-    p.add_argument("--chunk-size", type=int, help="chunk size in tokens")
-    p.add_argument("--chunk-overlap", type=int, help="overlap in tokens")
-    p.add_argument("--max-file-mb", type=float, help="refuse files larger than this")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_settings(p, INGEST)
     _common(p)
 
     p = sub.add_parser("status", help=api.status.__doc__.split(".")[0], description=api.status.__doc__)
@@ -59,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true",
                    help="compare dense/bm25/hybrid retrieval, each --rerank and each --llm backend")
     p.add_argument("--baseline", action="store_true", help="also score LlamaIndex's default query engine")
+    add_settings(p, tuple(n for n in ANSWER if n not in ("llm", "rerank", "retrieval")))
     _common(p)
 
     p = sub.add_parser("serve", help="the web UI (chat, sources, corpus) and the /ask API",
@@ -68,15 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--auth", help="require this user:password to use the app (env NEWSRAG_AUTH)")
     p.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
-    p.add_argument("--ingest-root", action="append", metavar="DIR",
-                   help="let the web UI ingest folders under DIR (repeatable; env NEWSRAG_INGEST_ROOT, "
-                        "':'-separated); without it, folder ingest from the web is off")
     p.add_argument("--concurrency", type=int, default=8, help="answers computed at once; others queue (default 8)")
-    p.add_argument("--llm", help="default answer backend: extractive (default), local, ollama, openai")
-    p.add_argument("--llm-model", help="GGUF path (local) or model name (ollama/openai)")
-    p.add_argument("--llm-base-url", help="server URL for ollama/openai")
-    p.add_argument("--reader", help="auto (default), score, model, generate: which sentence answers (see Settings)")
-    p.add_argument("--rerank", help="none (default), mmr or cross-encoder:PATH")
+    add_settings(p, ANSWER + SERVE)
     _common(p)
     return parser
 
@@ -85,17 +101,12 @@ def _answer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--since", help="only articles published on or after YYYY-MM-DD")
     p.add_argument("--until", help="only articles published on or before YYYY-MM-DD")
     p.add_argument("--source", action="append", help="only articles from this source (repeatable)")
-    p.add_argument("--llm", help="extractive (default), local, ollama, openai, or package.module:Class")
-    p.add_argument("--llm-model", help="GGUF path (local) or model name (ollama/openai)")
-    p.add_argument("--llm-base-url", help="server URL for ollama/openai")
-    p.add_argument("--reader", help="auto (default), score, model, generate: which sentence answers (see Settings)")
-    p.add_argument("--rerank", help="none (default), mmr or cross-encoder:PATH")
+    add_settings(p, ANSWER)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    names = ("data_dir", "chroma_host", "chroma_port", "embedder", "chunk_size", "chunk_overlap", "max_file_mb",
-             "llm", "llm_model", "llm_base_url", "reader", "rerank")
-    return Settings.from_env(os.environ, **{n: getattr(args, n, None) for n in names})
+    """`NEWSRAG_*` variables, then the flags given."""
+    return Settings.from_env(os.environ, **{f.name: getattr(args, f.name, None) for f in dataclasses.fields(Settings)})
 
 
 def cmd_ingest(args) -> int:
@@ -119,18 +130,18 @@ def cmd_ingest(args) -> int:
 def cmd_status(args) -> int:
     info = api.status(settings_from(args))
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps(info.to_dict(), indent=2))
         return 0
-    dates = " to ".join(info["date_range"]) if info["date_range"] else "none"
-    emb = info["embedder"]
-    print(f"articles:  {info['articles']} ({info['duplicates']} duplicates stored once, {info['undated']} undated)\n"
-          f"chunks:    {info['chunks']} (store holds {info['stored_chunks']})\n"
+    dates = " to ".join(info.date_range) if info.date_range else "none"
+    emb = info.embedder
+    print(f"articles:  {info.articles} ({info.duplicates} duplicates stored once, {info.undated} undated)\n"
+          f"chunks:    {info.chunks} (store holds {info.stored_chunks})\n"
           f"dates:     {dates}\n"
-          f"sources:   {', '.join(info['sources']) or 'none recorded'}\n"
+          f"sources:   {', '.join(info.sources) or 'none recorded'}\n"
           f"embedder:  {emb['model']} ({emb['dim']}-d, {emb['precision']})\n"
-          f"chunking:  {info['chunking']['size']} tokens, {info['chunking']['overlap']} overlap\n"
-          f"data dir:  {info['data_dir']}\n"
-          f"store:     {info['store']}")
+          f"chunking:  {info.chunking['size']} tokens, {info.chunking['overlap']} overlap\n"
+          f"data dir:  {info.data_dir}\n"
+          f"store:     {info.store}")
     return 0
 
 
@@ -202,12 +213,12 @@ def cmd_eval(args) -> int:
 
 def cmd_serve(args) -> int:
     settings = settings_from(args)
-    if args.ingest_root:
-        settings = settings.replace(ingest_root=args.ingest_root)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     # Gradio keeps uploads in its temp dir until the UI copies them to <data_dir>/uploads.
     os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(settings.data_dir).absolute() / "cache" / "gradio"))
-    from ui.app import create_app, launch, parse_auth  # lazily: Gradio is only needed here
+    require_extra("gradio", "ui", "the web UI")
+    from ui.app import create_app  # lazily: Gradio is only needed here
+    from ui.serve import launch, parse_auth
 
     try:
         auth = parse_auth(args.auth or os.environ.get("NEWSRAG_AUTH") or None)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable
 
+from index.text import MONTH_ABBREVIATIONS, MONTHS, WEEKDAYS
+
 DAY = timedelta(days=1)
 
 
@@ -23,11 +25,7 @@ class TimeScope:
     phrase: str | None = None  # the matched text, removed from retrieval queries
 
 
-_MONTHS = {name: number for number, names in enumerate((
-    "january jan", "february feb", "march mar", "april apr", "may", "june jun", "july jul",
-    "august aug", "september sept sep", "october oct", "november nov", "december dec"), 1)
-    for name in names.split()}
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_MONTHS = {name: n for n, name in enumerate(MONTHS, 1)} | MONTH_ABBREVIATIONS
 _NUMBERS = {word: n for n, word in enumerate(
     "one two three four five six seven eight nine ten eleven twelve".split(), 1)} | {"few": 3}
 
@@ -35,7 +33,7 @@ _NUMBERS = {word: n for n, word in enumerate(
 _MONTH = r"\b(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")(?![\w-])\.?"
 _DAY = r"\b\d{1,2}(?:st|nd|rd|th)?(?!\d)"
 _YEAR = r"\b(?:19|20)\d{2}\b"
-_WEEKDAY = r"\b(?:" + "|".join(_WEEKDAYS) + r")\b"
+_WEEKDAY = r"\b(?:" + "|".join(WEEKDAYS) + r")\b"
 # Dates safe without a preposition: a day or a year makes "may"/"march" a month, not a verb.
 _DATE_BARE = (rf"(?:\b\d{{4}}-\d{{2}}-\d{{2}}\b|{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?"
               rf"|{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?|{_MONTH},?\s+{_YEAR}|\blast\s+{_WEEKDAY})")
@@ -71,7 +69,7 @@ def _span(text: str, anchor: date) -> tuple[date, date] | None:
         if iso := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text):
             first = last = date(*map(int, iso.groups()))
         elif weekday := re.search(_WEEKDAY, text):  # the most recent one on or before the anchor
-            first = last = anchor - (anchor.weekday() - _WEEKDAYS.index(weekday.group())) % 7 * DAY
+            first = last = anchor - (anchor.weekday() - WEEKDAYS.index(weekday.group())) % 7 * DAY
         else:
             numbers = re.findall(r"\d+", text)
             year = next((int(n) for n in numbers if len(n) == 4), None)

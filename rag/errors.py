@@ -1,5 +1,6 @@
 """newsrag's errors; the base hierarchy lives in `index` (which imports nothing of ours)."""
 from index.errors import ConfigError, DiskFullError, IndexMismatchError, NewsragError, StoreUnavailableError
+from index.plugins import require_extra
 
 
 class LLMError(NewsragError):
@@ -12,4 +13,4 @@ class LLMUnavailableError(LLMError):
 
 
 __all__ = ["ConfigError", "DiskFullError", "IndexMismatchError", "LLMError", "LLMUnavailableError", "NewsragError",
-           "StoreUnavailableError"]
+           "StoreUnavailableError", "require_extra"]

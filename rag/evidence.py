@@ -11,6 +11,7 @@ import numpy as np
 
 from index.chunking import sentence_spans
 from index.lexical import tokenize
+from index.text import MONTHS, WEEKDAYS
 
 from .models import Hit
 
@@ -62,8 +63,8 @@ _NUMBER_WORDS = (r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|tw
 _NUMBER = re.compile(rf"\d|{_NUMBER_WORDS}", re.IGNORECASE)
 _AMOUNT = re.compile(r"[£$€¥]\s?\d|\d[\d,.]*\s?(%|bn|m\b|k\b)|\b(per ?cent|percent|million|billion|trillion|"
                      r"euros?|dollars?|pounds?|pence|cents?)\b", re.IGNORECASE)
-_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
-_DATE = re.compile(rf"\b({_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+_MONTHS = "|".join(MONTHS)
+_DATE = re.compile(rf"\b({_MONTHS}|{'|'.join(WEEKDAYS)}|"
                    r"yesterday|today|tomorrow|tonight|week|month|year|ago|(19|20)\d\d)\b", re.IGNORECASE)
 # numbers, number words and date words: what a number/date answer must add to the question
 _FACT_TOKEN = re.compile(rf"\d[\d,.]*\d|\d|{_NUMBER_WORDS}|{_DATE.pattern}", re.IGNORECASE)
@@ -298,7 +299,7 @@ def fitting_sentences(question: str, scored: list[Scored], fit_ratio: float = 0.
     return fitting if fitting and fitting[0].score >= fit_ratio * scored[0].score else []
 
 
-def select(question: str, scored: list[Scored], max_sentences: int = 3, keep_ratio: float = 0.8,
+def select(question: str, scored: list[Scored], max_sentences: int, keep_ratio: float,
            redundancy: float = 0.85, fit_ratio: float = 0.0) -> list[Scored]:
     """The best sentence that can answer this kind of question, then up to a few more that are
     nearly as good, not redundant, and cover question terms or entities not yet covered.

@@ -41,6 +41,9 @@ class Citation:
                 "weak": self.weak}
 
 
+NOT_IN_ARTICLES = "The articles in the corpus don't say."  # an abstention's first sentence
+
+
 @dataclass(frozen=True)
 class Answer:
     text: str

@@ -97,13 +97,16 @@ def locate(phrase: str, text: str) -> str | None:
 
 
 def make_reader(name: str, llm, **options) -> Reader | None:
-    """`auto`: no model reads for the extractive backend, a local model picks the phrase, and
-    any other model (a server's, a custom class) writes the answer (generate-then-verify: None
-    here, the answerer does it)."""
+    """`auto`: no model (extractive) reads by score, a local model picks the phrase, and any
+    other model (a server's, a plugin's) writes the answer (generate-then-verify: None here, the
+    answerer does it)."""
     if name == "auto":
-        name = {"extractive": "score", "local": "model"}.get(llm.name, "generate")
+        name = "score" if llm is None else "model" if llm.name == "local" else "generate"
     if name == "score":
         return ScoreReader()
+    if llm is None:
+        raise ConfigError(f"the {name} reader needs a language model; choose one with --llm, "
+                          "or use --reader score")
     if name in ("model", "model-shuffled"):
         return ModelReader(llm, shuffle=name == "model-shuffled", **options)
     if name == "generate":

@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from index import Index
-from index.plugins import load_class
+from index.plugins import Registry, load_class
+from index.text import titled
 
 from .errors import ConfigError
 from .models import Hit
 
-KINDS = ("none", "mmr", "cross-encoder:PATH", "package.module:Class")
+RERANKERS = Registry("newsrag.rerankers", "reranker")
 
 
 class Reranker(ABC):
@@ -74,7 +75,7 @@ class CrossEncoderReranker(Reranker):
     def rerank(self, query, hits):
         if len(hits) < 2:
             return hits
-        scores = self.model.predict([(query, f"{h.title}\n{h.text}") for h in hits],
+        scores = self.model.predict([(query, titled(h.title, h.text)) for h in hits],
                                     convert_to_numpy=True, show_progress_bar=False)
         relevant = np.asarray(scores).reshape(len(hits), -1)[:, -1]  # 2-label models: the "relevant" logit
         order = sorted(range(len(hits)), key=lambda i: -float(relevant[i]))
@@ -82,16 +83,27 @@ class CrossEncoderReranker(Reranker):
 
 
 def make_reranker(spec: str, index: Index, mmr_weight: float = 0.7) -> Reranker:
-    """`none`, `mmr`, `cross-encoder:PATH`, or a dotted `package.module:Class` taking the index."""
-    if spec in ("", "none"):
-        return NoRerank()
-    if spec == "mmr":
-        return MMRReranker(index, mmr_weight)
-    if spec.startswith("cross-encoder:"):
-        path = spec.partition(":")[2].strip()
-        if not path:
-            raise ConfigError("--rerank cross-encoder: needs the model folder: cross-encoder:PATH")
-        return CrossEncoderReranker(path)
-    if ":" in spec:
+    """The reranker registered as `NAME` or `NAME:ARGUMENT` (none, mmr, cross-encoder:PATH, or a
+    plugin's), or a `Reranker` subclass by dotted path `package.module:Class` taking the index.
+    Registered factories take `(index, argument, mmr_weight)`."""
+    name, _, argument = (spec or "none").partition(":")
+    if name not in RERANKERS.entries() and argument:
         return load_class(spec, Reranker, "reranker")(index)
-    raise ConfigError(f"unknown reranker {spec!r}; use one of {', '.join(KINDS)}")
+    return RERANKERS.build(name, index, argument.strip(), mmr_weight)
+
+
+def none(index: Index, argument: str = "", mmr_weight: float = 0.7) -> Reranker:
+    """Keep the fused order."""
+    return NoRerank()
+
+
+def mmr(index: Index, argument: str = "", mmr_weight: float = 0.7) -> Reranker:
+    """Maximal marginal relevance: relevance traded against novelty by --mmr-weight."""
+    return MMRReranker(index, mmr_weight)
+
+
+def cross_encoder(index: Index, argument: str = "", mmr_weight: float = 0.7) -> Reranker:
+    """cross-encoder:PATH, a local sentence-transformers CrossEncoder folder."""
+    if not argument:
+        raise ConfigError("--rerank cross-encoder: needs the model folder: cross-encoder:PATH")
+    return CrossEncoderReranker(argument)

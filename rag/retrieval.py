@@ -9,6 +9,7 @@ import numpy as np
 
 from index import Index
 from index.errors import DiskFullError, StoreUnavailableError
+from index.text import date_number, number_date
 
 from .models import Hit
 from .rerank import NoRerank, Reranker
@@ -28,9 +29,9 @@ class Filters:
         """The same filter as a Chroma `where` clause."""
         parts = []
         if self.since:
-            parts.append({"date_num": {"$gte": _num(self.since)}})
+            parts.append({"date_num": {"$gte": date_number(self.since)}})
         if self.until:
-            parts.append({"date_num": {"$lte": _num(self.until)}})
+            parts.append({"date_num": {"$lte": date_number(self.until)}})
         if self.sources:
             parts.append({"source": {"$in": list(self.sources)}})
         if self.article_ids:
@@ -52,16 +53,7 @@ class RetrievalSettings:
 
 def _newest(dates: np.ndarray) -> date | None:
     """The newest real date; an index built before dates were checked may hold 2025-11-31."""
-    for newest in np.unique(dates)[::-1]:
-        try:
-            return date(int(newest) // 10000, int(newest) // 100 % 100, int(newest) % 100)
-        except ValueError:
-            continue
-    return None
-
-
-def _num(d: date) -> int:
-    return d.year * 10000 + d.month * 100 + d.day
+    return next((day for day in map(number_date, np.unique(dates)[::-1]) if day), None)
 
 
 class Retriever:
@@ -79,10 +71,10 @@ class Retriever:
         if generation == self.generation:
             return
         self.lexical = self.index.lexical()
-        rows = {r[0]: r for r in self.index.registry.chunk_rows()}
+        rows = {r.chunk_id: r for r in self.index.registry.chunk_rows()}
         self.rows = [rows[cid] for cid in self.lexical.ids]
         self.position = {cid: i for i, cid in enumerate(self.lexical.ids)}
-        self.dates = np.array([int(r[6].replace("-", "")) if r[6] else 0 for r in self.rows], dtype=np.int64)
+        self.dates = np.array([date_number(r.date) or 0 for r in self.rows], dtype=np.int64)
         self.newest = _newest(self.dates)
         self.generation = generation
 
@@ -96,9 +88,9 @@ class Retriever:
         self._refresh()
         keep = self.dates > 0
         if since:
-            keep &= self.dates >= _num(since)
+            keep &= self.dates >= date_number(since)
         if until:
-            keep &= self.dates <= _num(until)
+            keep &= self.dates <= date_number(until)
         return bool(keep.any())
 
     def search(self, query: str, filters: Filters = Filters(), k: int | None = None) -> list[Hit]:
@@ -144,7 +136,7 @@ class Retriever:
         article, filled from the rest when fewer articles match."""
         chosen, per_article = [], {}
         for cid in order:
-            article = self.rows[self.position[cid]][1]
+            article = self.rows[self.position[cid]].article_id
             if per_article.get(article, 0) < self.settings.per_article and len(chosen) < k:
                 per_article[article] = per_article.get(article, 0) + 1
                 chosen.append(cid)
@@ -157,16 +149,16 @@ class Retriever:
             return None
         keep = np.ones(len(self.rows), dtype=bool)
         if filters.since:
-            keep &= self.dates >= _num(filters.since)
+            keep &= self.dates >= date_number(filters.since)
         if filters.until:
-            keep &= (self.dates <= _num(filters.until)) & (self.dates > 0)
+            keep &= (self.dates <= date_number(filters.until)) & (self.dates > 0)
         if filters.sources:
-            keep &= np.array([r[7] in filters.sources for r in self.rows], dtype=bool)
+            keep &= np.array([r.source in filters.sources for r in self.rows], dtype=bool)
         if filters.article_ids:
-            keep &= np.array([r[1] in filters.article_ids for r in self.rows], dtype=bool)
+            keep &= np.array([r.article_id in filters.article_ids for r in self.rows], dtype=bool)
         return keep.astype(np.float32)
 
     def _hit(self, cid: str, text: str, score: float, ranks: dict) -> Hit:
-        _, article, _, start, end, title, day, source, url = self.rows[self.position[cid]]
-        return Hit(cid, article, title, day, source, url, start, end, text, score,
+        r = self.rows[self.position[cid]]
+        return Hit(cid, r.article_id, r.title, r.date, r.source, r.url, r.start, r.end, text, score,
                    ranks.get("dense"), ranks.get("bm25"))

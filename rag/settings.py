@@ -16,6 +16,9 @@ from index.loaders import DEFAULT_MAX_BYTES
 from .errors import ConfigError
 
 
+_R, _A = RetrievalSettings, AnswerSettings  # the stages' defaults, stated once there
+
+
 def _s(default, help: str):
     return field(default=default, metadata={"help": help})
 
@@ -24,15 +27,16 @@ def _s(default, help: str):
 class Settings:
     data_dir: Path = _s(Path(".newsrag"), "where the index, registry and manifest live")
     chroma_host: str | None = _s(None, "Chroma server host (`chroma run`); unset: embedded Chroma in the data dir")
-    chroma_port: int = _s(8000, "Chroma server port")
-    embedder: str = _s("sentence-transformers",
-                       "embedding backend: sentence-transformers, onnx, onnx-int8, or package.module:Class")
+    chroma_port: int = _s(IndexConfig.chroma_port, "Chroma server port")
+    store: str = _s("chroma", "vector store backend (a `newsrag.stores` entry point)")
+    embedder: str = _s("sentence-transformers", "embedding backend (onnx: ~1.4x faster, same vectors; onnx-int8: "
+                                                "~2.7x), or an Embedder class package.module:Class")
     embed_model_path: Path | None = _s(None, "a local sentence-transformers model dir; unset: the bundled MiniLM")
     chunk_size: int | None = _s(None, "chunk size in word-piece tokens; unset: as the index was built, "
                                       f"or {ChunkSettings.size} for a new one")
     chunk_overlap: int | None = _s(None, f"overlap between chunks in tokens (whole sentences); default {ChunkSettings.overlap}")
-    llm: str = _s("extractive", "answer backend: extractive (no LLM), local (llama.cpp GGUF), ollama, openai, "
-                                 "or package.module:Class")
+    llm: str = _s("extractive", "answer backend (extractive: no model; local: llama.cpp GGUF; ollama; openai: "
+                                 "any OpenAI-compatible server), or a LlamaIndex LLM class package.module:Class")
     llm_model: str | None = _s(None, "local: a GGUF path or a catalog model (qwen2.5-coder-0.5b, qwen2.5-coder-1.5b; "
                                      "unset: bundled SmolLM2-135M); ollama/openai: model name")
     model_cache: Path | None = _s(None, "where catalog models are joined and checked once; unset: <data dir>/models")
@@ -40,6 +44,7 @@ class Settings:
                              "word for word), generate (the LLM writes, each sentence verified), model-shuffled "
                              "(model, sentences shown shuffled: measures position bias); auto: score for "
                              "extractive, model for local, generate for ollama/openai")
+    llm_options: str | None = _s(None, "a dotted LlamaIndex LLM class: its constructor arguments as a JSON object")
     llm_base_url: str | None = _s(None, "ollama/openai server URL, e.g. http://127.0.0.1:11434 or http://host:8000/v1")
     llm_api_key: str | None = _s(None, "API key for an OpenAI-compatible server")
     llm_threads: int = _s(0, "local: llama.cpp threads; 0 = all cores (on a busy machine 1 is faster: "
@@ -47,19 +52,20 @@ class Settings:
     llm_timeout: float = _s(60.0, "seconds an LLM server may take for a whole reply (then the answer quotes "
                                   "the evidence)")
     retrieval: str = _s("hybrid", "hybrid (dense + BM25, fused), dense or bm25")
-    top_k: int = _s(8, "chunks retrieved per question")
-    per_article: int = _s(2, "at most this many of the top chunks from one article")
-    dense_weight: float = _s(1.0, "weight of dense ranks in reciprocal-rank fusion")
-    bm25_weight: float = _s(0.5, "weight of BM25 ranks in reciprocal-rank fusion (0.5: best answers on "
+    top_k: int = _s(_R.top_k, "chunks retrieved per question")
+    per_article: int = _s(_R.per_article, "at most this many of the top chunks from one article")
+    dense_weight: float = _s(_R.dense_weight, "weight of dense ranks in reciprocal-rank fusion")
+    bm25_weight: float = _s(_R.bm25_weight, "weight of BM25 ranks in reciprocal-rank fusion (0.5: best answers on "
                                  "the gold sets, see README)")
-    rerank: str = _s("none", "re-rank the fused candidates: none, mmr, cross-encoder:PATH (a local CrossEncoder "
-                             "folder) or package.module:Class")
-    rerank_depth: int = _s(20, "fused candidates the reranker reorders")
+    rerank: str = _s("none", "re-rank the fused candidates (cross-encoder:PATH: a local CrossEncoder folder), "
+                             "or a Reranker class package.module:Class")
+    rerank_depth: int = _s(_R.rerank_depth, "fused candidates the reranker reorders")
     mmr_weight: float = _s(0.7, "mmr: weight of relevance against novelty (1.0 = no diversity)")
-    min_evidence: float = _s(0.3, "abstain when the best evidence sentence scores below this")
-    support_threshold: float = _s(0.55, "verifier: support a generated sentence needs to be kept")
+    min_evidence: float = _s(_A.min_evidence, "abstain when the best evidence sentence scores below this")
+    support_threshold: float = _s(_A.support_threshold, "verifier: support a generated sentence needs to be kept")
     max_question_chars: int = _s(2000, "longer questions are refused (the web chat's box holds as many)")
-    batch_chunks: int = _s(256, "chunks embedded and written per batch (smaller: less lost to a crash)")
+    batch_chunks: int = _s(IndexConfig.batch_chunks, "chunks embedded and written per batch (smaller: less lost "
+                                                      "to a crash)")
     max_file_mb: float = _s(DEFAULT_MAX_BYTES / 2**20, "files larger than this are refused")
     ingest_root: tuple[Path, ...] = _s((), "folders the web UI may ingest from, with everything under them "
                                            f"(env: separated by {os.pathsep!r}); none: folder ingest from the web is off")
@@ -88,7 +94,7 @@ class Settings:
             except ValueError as exc:
                 raise ConfigError(f"{exc}; set --chunk-size/--chunk-overlap accordingly") from exc
         return IndexConfig(data_dir=Path(self.data_dir), chunking=chunking, embedder=self.embedder,
-                           model_path=self.embed_model_path, chroma_host=self.chroma_host,
+                           model_path=self.embed_model_path, chroma_host=self.chroma_host, store=self.store,
                            chroma_port=self.chroma_port, batch_chunks=self.batch_chunks, max_file_bytes=int(self.max_file_mb * 2**20))
 
 

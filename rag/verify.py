@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.lexical import tokenize
+from index.text import titled
 
 from .evidence import Scored, mentions
 
@@ -104,7 +105,7 @@ def verify(sentence: str, evidence: list[Scored], embedder, threshold: float) ->
     if len(tokenize([clean])[0]) == 0:
         return None
     vector = embedder.embed_batch([clean])[0]
-    scores = [support(clean, vector, f"{e.sentence.hit.title}\n{e.sentence.text}", e.vector) for e in evidence]
+    scores = [support(clean, vector, titled(e.sentence.hit.title, e.sentence.text), e.vector) for e in evidence]
     good = tuple(dict.fromkeys(n for n in cited if scores[n - 1] >= threshold))
     if good:
         return Verified(clean, good, max(scores[n - 1] for n in good))

@@ -5,8 +5,8 @@ sentence...), records every request, can demand a bearer key, and can fail on de
 reply slowly, send a `content` that is not text, or notice the client hanging up.
 
     with LLMServer(reply="Paris is in France. [1]") as server:
-        OllamaLLM("m", server.url).generate(messages)
-        OpenAILLM("m", server.url + "/v1").generate(messages)
+        settings = Settings(llm="openai", llm_model="m", llm_base_url=server.url + "/v1")
+        make_llm("openai", settings).generate(messages)
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
-from rag.llm import LLM
+from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
+from llama_index.core.llms.callbacks import llm_completion_callback
 
 
 class LLMServer:
@@ -169,14 +170,21 @@ def silent_server() -> Iterator[str]:
         yield "http://127.0.0.1:%d" % sock.getsockname()[1]
 
 
-class EchoLLM(LLM):
-    """A custom backend for the dotted-path factory test: replies with its settings and the last message."""
+class EchoLLM(CustomLLM):
+    """A LlamaIndex LLM for the dotted-path test: replies with its settings and the last message."""
 
-    name = "echo"
+    model: str = "none"
+    prefix: str = ""
 
-    def __init__(self, model: str | None = None, timeout: float = 60.0) -> None:
-        self.model, self.timeout = model, timeout
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(model_name=self.model)
 
-    def stream(self, messages, *, max_tokens=256, temperature=0.0):
-        yield f"{self.model}|{self.timeout:g}|"
-        yield messages[-1]["content"]
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs) -> CompletionResponse:
+        return CompletionResponse(text=f"{self.prefix}{self.model}|{prompt.splitlines()[-2]}")
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs):
+        text = self.complete(prompt).text
+        yield CompletionResponse(text=text, delta=text)

@@ -2,12 +2,14 @@
 evidence, and the verifier does not keep a sentence that negates or reverses its evidence."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import SEED_ID, SEEDS
+from llm_server import LLMServer
 from rag import Assistant, Hit, Settings
 from rag.evidence import candidates
-from rag.llm.extractive import ExtractiveLLM
 from rag.verify import support_score
 
 BEFORE = "The harbour bridge reopened on Monday after a two-year repair."
@@ -77,17 +79,6 @@ def test_a_comment_opened_in_an_earlier_chunk_still_hides_its_text():
     assert [s.text for s in candidates([chunk], lambda _: article)] == [AFTER]
 
 
-class RecordingLLM(ExtractiveLLM):
-    """The extractive backend, recording every prompt it is sent."""
-
-    def __init__(self) -> None:
-        self.prompts: list[str] = []
-
-    def stream(self, messages, **kw):
-        self.prompts.append("\n".join(m["content"] for m in messages))
-        yield from super().stream(messages, **kw)
-
-
 HONEST = "Officials said a tense phone call between the two foreign ministers ended plans for the meeting in Budapest."
 PLANTED = "The Budapest summit was cancelled because of a hurricane."
 
@@ -108,13 +99,16 @@ def test_planted_instruction_never_reaches_the_llm_nor_the_answer(tmp_path, embe
     (corpus / "summit.md").write_text(f"---\ntitle: Summit off\ndate: 2025-10-22\n---\n{article}")
     index = Index(IndexConfig(data_dir=tmp_path / "data"), embedder=embedder)
     assert index.ingest([corpus]).failed == 0
-    llm = RecordingLLM()
-    # the extractive backend as a writer, so the prompt an LLM gets is recorded
-    bot = Assistant(Settings(data_dir=tmp_path / "data", reader="generate"), index=index, llm=llm)
-    answer = bot.ask("Why was the Budapest summit cancelled?")
-    bot.close()
-    assert llm.prompts, "the answer step did not call the LLM"
-    assert all("hurricane" not in p for p in llm.prompts)
+    # a model that writes the answer (a scripted OpenAI-compatible server), so every prompt it gets is recorded
+    with LLMServer(reply="A tense phone call between the two foreign ministers ended plans for the meeting "
+                         "in Budapest [1].") as server:
+        bot = Assistant(Settings(data_dir=tmp_path / "data", llm="openai", llm_model="m",
+                                 llm_base_url=server.url + "/v1"), index=index)
+        answer = bot.ask("Why was the Budapest summit cancelled?")
+        bot.close()
+    prompts = [json.dumps(r["body"]["messages"]) for r in server.requests]
+    assert prompts, "the answer step did not call the LLM"
+    assert all("hurricane" not in p for p in prompts)
     assert "hurricane" not in answer.text and all("hurricane" not in c.quote for c in answer.citations)
     assert not answer.abstained and "phone call" in answer.text  # the real answer is still given
 

@@ -96,7 +96,7 @@ def test_bad_files_reported_good_files_ingested(tmp_path, make_index):
     assert {a.id for a in index.registry.articles()} == GOOD_IDS
     assert index.registry.article("wire-3").title == "Strike ends"
     assert index.registry.article(SEED_ID).text.startswith("The summit in Budapest")
-    assert index.status()["stored_chunks"] == index.status()["chunks"] > 0
+    assert index.status().stored_chunks == index.status().chunks > 0
     # ingesting again changes nothing and reports the same problems again
     again = index.ingest([folder], prune=True)
     assert (again.added, again.updated, again.removed, again.failed) == (0, 0, 0, len(EXPECTED))
@@ -115,7 +115,7 @@ def test_bad_replacement_does_not_lose_stored_articles(tmp_path, make_index):
     first = index.ingest([folder])
     assert (first.added, first.failed) == (4, 0)
     before = {a.id: a.content_hash for a in index.registry.articles()}
-    chunks_before = index.status()["stored_chunks"]
+    chunks_before = index.status().stored_chunks
 
     (folder / "good.md").write_bytes(PNG)  # a good file turns binary
     (folder / "feed.json").write_text('[{"id": "wire-1", "text": ')  # and another turns malformed
@@ -129,7 +129,7 @@ def test_bad_replacement_does_not_lose_stored_articles(tmp_path, make_index):
         str(folder / n) for n in ("feed.json", "good.md", "notes.txt"))
     after = {a.id: a.content_hash for a in index.registry.articles()}
     assert after == before  # nothing already stored is lost or changed
-    assert index.status()["stored_chunks"] == chunks_before
+    assert index.status().stored_chunks == chunks_before
     assert index.registry.article("good.md").title == "Council approves new tram line"
 
     # once the file is good again it is re-read and stays stored
@@ -224,7 +224,7 @@ def test_cli_reports_each_bad_file_and_exits_1(open_tmp, make_index):
 
     index = make_index(data_dir=data)
     assert {a.id for a in index.registry.articles()} == GOOD_IDS
-    assert index.status()["articles"] == len(GOOD_IDS)
+    assert index.status().articles == len(GOOD_IDS)
 
 
 def test_prune_keeps_articles_of_a_path_that_failed_discovery(tmp_path, make_index):

@@ -119,5 +119,5 @@ def test_chroma_going_away_mid_session_degrades_answers_to_bm25_until_it_is_back
     chroma.start()
     back = bot.ask(question)
     assert not back.degraded and not back.warnings and back.text == before.text
-    assert bot.status()["stored_chunks"] > 0
+    assert bot.status().stored_chunks > 0
     bot.close()

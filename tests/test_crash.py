@@ -56,7 +56,7 @@ def test_kill_9_mid_ingest_then_rerun(tmp_path, make_index):
 
     index = make_index(data_dir=data_dir)
     status = index.status()
-    assert status["articles"] + status["duplicates"] == len(files)
+    assert status.articles + status.duplicates == len(files)
     registry = {r[0]: r[1] for r in index.registry.db.execute("SELECT id, article_id FROM chunks")}
     stored = index.store.collection.get(include=["metadatas"])
     assert len(stored["ids"]) == len(set(stored["ids"])) == len(registry)

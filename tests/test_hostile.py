@@ -271,7 +271,7 @@ def test_two_articles_with_one_id_in_one_ingest_are_both_reported(make_index, tm
     assert (report.added, report.failed) == (1, 1)
     assert str(tmp_path / "a" / "story.txt") in report.problems[0]
     assert report.problems[0].startswith(str(tmp_path / "b" / "story.txt"))
-    assert index.status()["articles"] == 1 and "harbour" in index.registry.article("story.txt").text
+    assert index.status().articles == 1 and "harbour" in index.registry.article("story.txt").text
 
 
 def test_a_moved_file_keeps_its_id(make_index, tmp_path):

@@ -38,8 +38,8 @@ def test_seed_ingest_and_status(make_index, corpus):
     report = index.ingest([corpus])
     assert (report.added, report.failed) == (1, 0)
     status = index.status()
-    assert status["articles"] == 1 and status["date_range"] == ["2025-10-21", "2025-10-21"]
-    assert status["chunks"] == status["stored_chunks"] == report.chunks_written > 1
+    assert status.articles == 1 and status.date_range == ("2025-10-21", "2025-10-21")
+    assert status.chunks == status.stored_chunks == report.chunks_written > 1
     article = index.registry.article(SEED_ID)
     assert article.text.startswith("The summit in Budapest")
     got = index.store.collection.get(include=["documents", "metadatas"])
@@ -104,7 +104,7 @@ def test_prune_removes_only_vanished_articles(make_index, corpus):
     gone = sorted(corpus.glob("*-*.txt"))[0]
     gone.unlink()
     kept = index.ingest([corpus])  # without --prune nothing is removed
-    assert kept.removed == 0 and index.status()["articles"] == 4
+    assert kept.removed == 0 and index.status().articles == 4
     pruned = index.ingest([corpus], prune=True)
     assert pruned.removed == 1 and pruned.unchanged == 3
     assert index.registry.article(gone.name) is None
@@ -134,7 +134,7 @@ def test_same_text_under_two_paths_is_stored_once(make_index, corpus):
     report = index.ingest([corpus])
     assert (report.added, report.duplicate) == (1, 1)
     assert report.duplicates == [("copy-of-seed.txt", SEED_ID)] or report.duplicates == [(SEED_ID, "copy-of-seed.txt")]
-    assert index.status()["articles"] == 1
+    assert index.status().articles == 1
     assert len({m["article_id"] for m in index.store.collection.get(include=["metadatas"])["metadatas"]}) == 1
     again = index.ingest([corpus])
     assert (again.unchanged, again.duplicate, again.chunks_written) == (2, 0, 0)

@@ -144,7 +144,7 @@ def test_example_question_from_title():
 
 
 def test_launch_is_loopback_and_private_by_default(capsys):
-    from ui.app import exposure_warning, launch, parse_auth
+    from ui.serve import exposure_warning, launch, parse_auth
 
     calls = []
 
@@ -186,7 +186,8 @@ def served(tmp_path_factory, embedder):
     from index import Index, IndexConfig
     from rag.api import Assistant
     from rag.settings import Settings
-    from ui.app import create_app, launch
+    from ui.app import create_app
+    from ui.serve import launch
 
     root = tmp_path_factory.mktemp("ui")
     shutil.copytree(SEEDS, root / "corpus")

@@ -90,11 +90,11 @@ def _temp_copies(tmp_path: Path, files: dict[str, bytes]) -> list[str]:
 def test_folder_ingest_is_off_without_an_ingest_root(web_bot, tmp_path):
     folders = _folders(tmp_path / "server")
     bot, app, handler = web_bot()
-    before = bot.status()["articles"]
+    before = bot.status().articles
     for folder in [str(folders["allowed"]), *_escapes(folders)]:
         html = handler(None, folder)[0]
         assert "folder ingest from the web is off" in html and "--ingest-root DIR" in html, folder
-    assert bot.status()["articles"] == before
+    assert bot.status().articles == before
     assert "7319" not in json.dumps(bot.ask("What is the vault code at the Krellin savings bank?").to_json())
     box = next(b for b in app.blocks.values() if getattr(b, "elem_id", None) == "nr-folder")
     assert box.interactive is False and "--ingest-root" in box.info  # the page says so too
@@ -105,12 +105,12 @@ def test_folder_ingest_stays_inside_the_ingest_roots(web_bot, tmp_path):
     bot, app, handler = web_bot(ingest_root=(folders["allowed"],))
     box = next(b for b in app.blocks.values() if getattr(b, "elem_id", None) == "nr-folder")
     assert box.interactive is not False and str(folders["allowed"]) in box.info
-    before = bot.status()["articles"]
+    before = bot.status().articles
     for folder in _escapes(folders):
         html = handler(None, folder)[0]
         assert "outside the folders this server may ingest" in html and "--ingest-root" in html, folder
         assert folder in html  # names the path it refused
-    assert bot.status()["articles"] == before
+    assert bot.status().articles == before
     assert "no such folder" in handler(None, str(folders["allowed"] / "missing"))[0]
     html = handler(None, str(folders["allowed"] / "news"))[0]
     assert "1 added" in html
@@ -126,7 +126,7 @@ def test_uploads_take_the_loaders_suffixes_and_keep_only_what_was_ingested(web_b
     from index import loaders
     from ui import corpus
 
-    assert corpus.SUFFIXES is loaders.SUFFIXES  # one list, not a drifted copy
+    assert corpus.suffixes is loaders.suffixes  # one list, not a drifted copy
     bot, _, handler = web_bot()
     paths = _temp_copies(tmp_path, {
         "quarry.htm": b"<html><head><title>Quarry reopens</title></head><body><p>The Velmor quarry reopened "
@@ -153,7 +153,7 @@ def test_uploads_are_capped_per_ingest(web_bot, tmp_path):
     html = handler(big, "")[0]
     assert "MB in all is over the limit of 1 MB per ingest" in html
     assert not (bot.settings.data_dir / "uploads").exists() and not any(Path(p).exists() for p in many + big)
-    assert bot.status()["articles"] == 1
+    assert bot.status().articles == 1
 
 
 def test_an_upload_never_replaces_a_folder_article(web_bot, tmp_path):
@@ -164,7 +164,7 @@ def test_an_upload_never_replaces_a_folder_article(web_bot, tmp_path):
     assert "added" in html, html
     assert bot.article_text(SEED_ID) == seed
     assert bot.article_text(f"upload:{SEED_ID}") == record["text"]
-    assert bot.status()["articles"] == 2
+    assert bot.status().articles == 2
 
 
 # -- exposure ---------------------------------------------------------------------
@@ -180,7 +180,7 @@ class FakeApp:
 
 
 def test_share_and_every_interface_warn_without_auth(capsys, monkeypatch):
-    from ui.app import launch
+    from ui.serve import launch
 
     app = FakeApp()
     launch(app, share=True, prevent_thread_lock=True, quiet=True)
@@ -234,7 +234,7 @@ def test_questions_are_answered_while_an_ingest_runs(tmp_path, embedder):
         answer = bot.ask("Why was the summit cancelled?")  # before the fix: waits for the whole ingest
         still_running = ingest.is_alive()
         assert bm25.read_text() == built  # the question did not rebuild BM25 over a half-done ingest
-        assert bot.status()["articles"] == 1  # questions see the index as it was when the ingest began
+        assert bot.status().articles == 1  # questions see the index as it was when the ingest began
     finally:
         answered.set()
         ingest.join()
@@ -243,7 +243,7 @@ def test_questions_are_answered_while_an_ingest_runs(tmp_path, embedder):
         assert not answer.abstained and answer.citations[0].article == SEED_ID
         assert answer.citations[0].quote in bot.article_text(SEED_ID)
         assert outcome["report"].added == len(files)
-        assert bot.status()["articles"] == 1 + len(files)  # the first question after it sees it all
+        assert bot.status().articles == 1 + len(files)  # the first question after it sees it all
         article = bot.index.registry.article(f"{files[0].parent.name}-{files[0].name}")
         assert bot.search(article.title, k=3)[0].article_id == article.id
     finally:

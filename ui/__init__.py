@@ -6,10 +6,14 @@ from __future__ import annotations
 
 
 def __getattr__(name: str):
-    if name in ("create_app", "launch"):
-        from . import app
+    if name == "create_app":
+        from .app import create_app
 
-        return getattr(app, name)
+        return create_app
+    if name == "launch":
+        from .serve import launch
+
+        return launch
     raise AttributeError(name)
 
 

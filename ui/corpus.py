@@ -9,7 +9,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.api import SUFFIXES, Assistant
+from rag.api import Assistant, suffixes
 
 FOLDER_OFF = ("folder ingest from the web is off; start the server with `newsrag serve --ingest-root DIR` "
               "(or NEWSRAG_INGEST_ROOT=DIR) to allow the folders under DIR")
@@ -69,9 +69,9 @@ def safe_name(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     stem, dot, ext = base.rpartition(".")
     suffix = f".{ext.lower()}" if dot else ""
-    if suffix not in SUFFIXES:
+    if suffix not in suffixes():
         raise UploadRejected(f"{suffix or 'no extension'} files are not articles; "
-                             f"upload {', '.join(SUFFIXES)}")
+                             f"upload {', '.join(suffixes())}")
     stem = _UNSAFE.sub("_", stem).strip("._-")[:80] or "upload"
     return stem + suffix
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from rag.api import Answer, Citation, Hit
+from rag.api import NOT_IN_ARTICLES, Answer, Citation, Hit, IndexStatus
 
 CONTEXT_CHARS = 280  # article text shown on each side of a quote
 _TEMPLATE_CHARS = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;"})
@@ -175,8 +175,8 @@ def _abstention(i: int, turn: Turn) -> str:
         listing = '<p class="nr-sub">No indexed article matches the filters; widen the dates or sources.</p>'
     else:
         listing = '<p class="nr-sub">No article came close.</p>'
-    # The answer text repeats the closest titles; the first sentence is the abstention itself.
-    head = answer.text.split(" The closest articles are:", 1)[0]
+    # the closest articles are listed as cards, not in the words of the answer text
+    head = " ".join([NOT_IN_ARTICLES, *(f"Note: {w}" for w in answer.warnings)])
     return (f'<div class="nr-a nr-abstained" data-state="done"><span class="nr-who">No answer</span>'
             f'<p class="nr-text">{esc(head)}</p>{listing}{_timing(answer)}</div>')
 
@@ -196,20 +196,18 @@ def _timing(answer: Answer) -> str:
 
 # -- corpus tab ---------------------------------------------------------------
 
-def status_html(info: dict) -> str:
+def status_html(info: IndexStatus) -> str:
     """Index statistics from `Assistant.status()`."""
-    dates = " to ".join(esc(d) for d in info.get("date_range") or []) or "none"
-    sources = ", ".join(esc(s) for s in info.get("sources") or []) or "none recorded"
-    emb = info.get("embedder") or {}
-    chunking = info.get("chunking") or {}
-    rows = [("Articles", f"{info.get('articles', 0)} ({info.get('duplicates', 0)} duplicates stored once, "
-                         f"{info.get('undated', 0)} undated)"),
-            ("Chunks", esc(info.get("chunks", 0))),
+    dates = " to ".join(esc(d) for d in info.date_range or []) or "none"
+    sources = ", ".join(esc(s) for s in info.sources) or "none recorded"
+    emb, chunking = info.embedder, info.chunking
+    rows = [("Articles", f"{info.articles} ({info.duplicates} duplicates stored once, {info.undated} undated)"),
+            ("Chunks", esc(info.chunks)),
             ("Dates", dates),
             ("Sources", sources),
             ("Embedder", f"{esc(emb.get('model', '?'))} ({esc(emb.get('dim', '?'))}-d, {esc(emb.get('precision', '?'))})"),
             ("Chunking", f"{esc(chunking.get('size', '?'))} tokens, {esc(chunking.get('overlap', '?'))} overlap"),
-            ("Data dir", esc(info.get("data_dir", "")))]
+            ("Data dir", esc(info.data_dir))]
     body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     return f'<table class="nr-stats">{body}</table>'
 

@@ -1,64 +1,65 @@
-"""LLM backends: one base class (`LLM.stream`), a factory, the bundled SmolLM2 model by default."""
+"""LLM backends: LlamaIndex LLMs behind newsrag's guards (`LLM`), from one registry.
+
+Built-in entries (pyproject's `newsrag.llms` entry points): extractive (no model: the answer is
+the evidence itself), local (llama.cpp GGUF), ollama, openai (any OpenAI-compatible server).
+A plugin registers a factory `build(settings) -> LlamaIndex LLM | LLM` the same way; a dotted
+path `package.module:Class` names any LlamaIndex LLM class, built with `model=` --llm-model and
+the JSON object in --llm-options."""
 from __future__ import annotations
 
-import inspect
-from pathlib import Path
+import json
+from typing import TYPE_CHECKING
 
-from index.plugins import load_class
+from index.plugins import Registry, load_class
 
 from ..errors import ConfigError
 from .base import LLM
 
-BACKENDS = ("local", "ollama", "openai", "extractive")
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+LLMS = Registry("newsrag.llms", "LLM backend")
 
 
-def make_llm(name: str, *, model: str | None = None, base_url: str | None = None,
-             api_key: str | None = None, timeout: float = 60.0, threads: int | None = None,
-             cache: Path | None = None) -> LLM:
-    """Build an LLM backend by name, or by a dotted path `package.module:Class`.
-
-    local: a GGUF file (`model` is its path, or a name in `catalog.MODELS`, joined into `cache`
-    on first use; unset: the bundled SmolLM2-135M-Instruct) run on `threads` CPU threads (unset: all cores);
-    ollama: a model served by `ollama serve` (`model` like "llama3.2");
-    openai: any OpenAI-compatible server (`base_url` defaults to https://api.openai.com/v1);
-    extractive: no model, answers with the evidence sentences themselves.
-    A dotted class gets whichever of these keyword arguments its constructor accepts.
-    """
-    if name == "local":
-        from .catalog import MODELS, model_file
-        from .local import LocalLLM
-
-        if model in MODELS:
-            model = str(model_file(model, Path(cache or ".newsrag/models")))
-        return LocalLLM(model, n_threads=threads)
-    if name in ("ollama", "openai"):
-        if not model:
-            example = "llama3.2" if name == "ollama" else "gpt-4o-mini"
-            raise ConfigError(f"the {name} backend needs a model name, e.g. {example!r}")
-        if name == "ollama":
-            from .ollama import OllamaLLM
-
-            return OllamaLLM(model, base_url, api_key=api_key, timeout=timeout)
-        from .openai import OpenAILLM
-
-        return OpenAILLM(model, base_url, api_key=api_key, timeout=timeout)
-    if name == "extractive":
-        from .extractive import ExtractiveLLM
-
-        return ExtractiveLLM()
-    if ":" in name:
-        return _custom(name, dict(model=model, base_url=base_url, api_key=api_key, timeout=timeout))
-    raise ConfigError(f"unknown LLM backend {name!r}; use one of {', '.join(BACKENDS)} "
-                      "or a dotted path package.module:Class")
+def backends() -> tuple[str, ...]:
+    """The registered backend names: the CLI's and the UI's choices."""
+    return LLMS.names()
 
 
-def _custom(path: str, kwargs: dict) -> LLM:
-    cls = load_class(path, LLM, "LLM")
-    params = inspect.signature(cls).parameters.values()
-    if not any(p.kind is p.VAR_KEYWORD for p in params):
-        accepted = {p.name for p in params}
-        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
-    return cls(**kwargs)
+def make_llm(name: str, settings: "Settings") -> LLM | None:
+    """The backend `name` built from `settings`; None for extractive, which needs no model."""
+    if ":" in name and name not in LLMS.entries():
+        made = _dotted(name, settings)
+    else:
+        made = LLMS.build(name, settings)
+    if made is None or isinstance(made, LLM):
+        return made
+    return LLM(made, name, service=f"the {name} model", timeout=settings.llm_timeout)
 
 
-__all__ = ["BACKENDS", "LLM", "make_llm"]
+def _dotted(path: str, settings: "Settings"):
+    from llama_index.core.llms import LLM as LlamaIndexLLM
+
+    cls = load_class(path, LlamaIndexLLM, "LLM")
+    try:
+        options = json.loads(settings.llm_options or "{}")
+    except ValueError as exc:
+        raise ConfigError(f"llm_options {settings.llm_options!r} is not JSON ({exc}); give an object like "
+                          '\'{"temperature": 0}\'') from exc
+    if not isinstance(options, dict):
+        raise ConfigError(f"llm_options must be a JSON object of {path} constructor arguments, not {options!r}")
+    if settings.llm_model:
+        options.setdefault("model", settings.llm_model)
+    try:
+        return cls(**options)
+    except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        raise ConfigError(f"cannot build {path} from {options} ({str(exc).splitlines()[0]}); "
+                          "set its arguments with --llm-options") from exc
+
+
+def extractive(settings: "Settings") -> None:
+    """No model: the answer is the best evidence sentences themselves."""
+    return None
+
+
+__all__ = ["LLM", "LLMS", "backends", "make_llm"]

@@ -1,0 +1,109 @@
+"""Every change to the stored articles, in the one order that makes a crash safe: mark the
+articles pending, upsert their chunks (deterministic ids, idempotent), commit them to the
+registry, delete the stale chunks, clear pending. A kill -9 anywhere leaves a state `recover`
+repairs on the next open."""
+from __future__ import annotations
+
+from .chunking import embedding_text
+from .embedder import Embedder
+from .models import Article, Chunk, IngestReport
+from .plan import Planned
+from .registry import Registry
+from .store import VectorStore
+from .text import date_number
+
+
+class Journal:
+    """Writes to the registry and the vector store together."""
+
+    def __init__(self, registry: Registry, store: VectorStore, embedder: Embedder) -> None:
+        self.registry, self.store, self.embedder = registry, store, embedder
+
+    def recover(self) -> int:
+        """Repair what an interrupted ingest left: returns how many articles were touched."""
+        pending = self.registry.pending()
+        if not pending:
+            return 0
+        committed = self.registry.chunk_ids(pending)
+        stored = self.store.ids_for_articles(pending)
+        extra = [cid for aid in pending for cid in stored[aid] - committed[aid]]
+        self.store.delete(extra)
+        with self.registry.transaction():
+            for aid in pending:
+                if committed[aid] - stored[aid]:  # registry claims chunks the store lacks: redo it
+                    self._forget(aid)
+            self.registry.clear_pending(pending)
+        return len(pending)
+
+    def _forget(self, article_id: str) -> None:
+        origin = self.registry.origin(article_id)
+        self.registry.remove_article(article_id)
+        if origin:
+            self.registry.forget_file(origin)
+
+    def write(self, batch: list[Planned], report: IngestReport) -> None:
+        """Store a batch of planned files' articles and duplicates, counting them in `report`."""
+        writes = [w for item in batch for w in item.writes]
+        alias_list = [a for item in batch for a in item.aliases]
+        touched = [a.id for a, _, _ in writes] + [a.id for a, _ in alias_list]
+        texts = [embedding_text(a, c) for a, chunks, _ in writes for c in chunks]
+        vectors = self.embedder.embed_batch(texts) if texts else None
+        with self.registry.transaction():
+            self.registry.mark_pending(touched)
+        old = self.registry.chunk_ids(touched)
+        new_ids: list[str] = []
+        if texts:
+            all_chunks = [c for _, chunks, _ in writes for c in chunks]
+            new_ids = [chunk_id(a, c) for a, chunks, _ in writes for c in chunks]
+            metas = [chunk_meta(a, c) for a, chunks, _ in writes for c in chunks]
+            self.store.upsert(new_ids, vectors, all_chunks, metas)
+        with self.registry.transaction():
+            for article, chunks, _ in writes:
+                self.registry.put_article(article, [chunk_id(article, c) for c in chunks], chunks)
+            for article, canonical in alias_list:
+                self.registry.remove_article(article.id)
+                self.registry.put_alias(article.id, canonical, article.origin)
+            for item in batch:
+                if item.loaded and not item.problems:
+                    self.registry.put_file(item.loaded.origin, item.loaded.file_hash)
+        fresh = set(new_ids)
+        self.store.delete([cid for ids in old.values() for cid in ids if cid not in fresh])
+        with self.registry.transaction():
+            self.registry.clear_pending(touched)
+        for article, _, is_new in writes:
+            if is_new:
+                report.added += 1
+            else:
+                report.updated += 1
+        report.duplicate += len(alias_list)
+        report.duplicates.extend((a.id, canonical) for a, canonical in alias_list)
+        report.chunks_written += len(new_ids)
+
+    def remove(self, article_ids: list[str]) -> None:
+        """Delete articles (and any duplicates that pointed at them) from the index."""
+        with self.registry.transaction():
+            self.registry.mark_pending(article_ids)
+        old = self.registry.chunk_ids(article_ids)
+        with self.registry.transaction():
+            for aid in article_ids:
+                for alias_id, alias_origin in self.registry.aliases_of(aid):
+                    # the duplicate's file is re-read next time and stored in its own right
+                    self.registry.remove_article(alias_id)
+                    self.registry.forget_file(alias_origin)
+                self._forget(aid)
+        self.store.delete([cid for ids in old.values() for cid in ids])
+        with self.registry.transaction():
+            self.registry.clear_pending(article_ids)
+
+
+def chunk_id(article: Article, chunk: Chunk) -> str:
+    """Deterministic, so a repeated upsert after a crash overwrites instead of duplicating."""
+    return f"{article.id}::{article.content_hash[:16]}::{chunk.index}"
+
+
+def chunk_meta(article: Article, chunk: Chunk) -> dict:
+    meta = {"article_id": article.id, "title": article.title, "date": article.date,
+            "date_num": date_number(article.date),
+            "source": article.source, "url": article.url, "author": article.author,
+            "start": chunk.start, "end": chunk.end, "idx": chunk.index}
+    return {k: v for k, v in meta.items() if v is not None}  # Chroma rejects None values

@@ -1,0 +1,130 @@
+"""Ingest planning: each file loaded, its articles given their ids and classified against the
+registry (new, changed, unchanged, a duplicate of stored text, or refused for taking another
+file's id) and chunked, in a background thread while the caller embeds and writes."""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+
+from .chunking import ChunkSettings, chunk_article
+from .loaders import SourceFile, iter_loaded
+from .models import Article, Chunk, FileReport, LoadedFile, LoadProblem
+from .registry import Registry
+
+
+@dataclass
+class Planned:
+    """What one loaded file asks of the index."""
+
+    src: SourceFile
+    loaded: LoadedFile | None  # None: the file's bytes are unchanged
+    writes: list[tuple[Article, list[Chunk], bool]] = field(default_factory=list)  # (article, chunks, is_new)
+    aliases: list[tuple[Article, str]] = field(default_factory=list)  # (article, canonical id)
+    unchanged: int = 0
+    problems: list[LoadProblem] = field(default_factory=list)  # the loader's, then id clashes
+    warnings: list[LoadProblem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.loaded:
+            self.problems += self.loaded.problems
+            self.warnings += self.loaded.warnings
+
+    @property
+    def n_chunks(self) -> int:
+        return sum(len(c) for _, c, _ in self.writes)
+
+    def file_report(self, stored: int) -> FileReport:
+        """`stored`: articles the registry holds from this file (all unchanged if its bytes are)."""
+        return FileReport(str(self.src.path), added=sum(new for *_, new in self.writes),
+                          updated=sum(not new for *_, new in self.writes),
+                          unchanged=self.unchanged if self.loaded else stored, duplicate=len(self.aliases),
+                          failed=len(self.problems), chunks=self.n_chunks,
+                          problems=tuple(map(str, self.problems)),
+                          duplicate_of=tuple(canonical for _, canonical in self.aliases),
+                          warnings=tuple(map(str, self.warnings)))
+
+
+def plan(files: list[SourceFile], registry: Registry, chunking: ChunkSettings, count_tokens: Callable[[str], int],
+         max_bytes: int, namespace: str | None = None) -> Iterator[Planned]:
+    """Load, classify and chunk in a background thread; yields `Planned` in file order."""
+    hashes = registry.hashes()
+    aliases = registry.aliases()
+    owner = {text: aid for aid, (_, text) in hashes.items()}  # text hash -> stored article
+    holders = {aid: origin for origin, ids in registry.ids_by_origin().items() for aid in ids}
+    claimed: dict[str, Article] = {}  # id -> the article that took it in this ingest
+    known_files = registry.file_hashes()
+    out: queue.Queue = queue.Queue(maxsize=64)
+
+    def produce() -> None:
+        try:
+            for src, loaded in iter_loaded(files, max_bytes, known_files):
+                item = Planned(src, loaded)
+                for article in loaded.articles if loaded else ():
+                    if namespace:
+                        article = replace(article, id=f"{namespace}:{article.id}")
+                    if _claim(article, item, claimed, holders):
+                        _classify(article, item, hashes, aliases, owner, holders, chunking, count_tokens)
+                out.put(item)
+        except BaseException as exc:  # hand any failure to the consumer
+            out.put(exc)
+        out.put(None)
+
+    thread = threading.Thread(target=produce, name="newsrag-loader", daemon=True)
+    thread.start()
+    while (item := out.get()) is not None:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+    thread.join()
+
+def _claim(article: Article, item: Planned, claimed: dict[str, Article], holders: dict[str, str]) -> bool:
+    """Whether `article` may take its id. An id belongs to the file it came from while that
+    file exists: another file's article with the same id is refused (with the same text,
+    noted as stored once), never a silent replacement; a moved file takes its id along."""
+    first = claimed.get(article.id)
+    holder = first.origin if first else holders.get(article.id)
+    if holder and not (first is None and _same_file(holder, article.origin)):
+        where = "earlier in this ingest" if first else "in the index"
+        if holder == article.origin:
+            holder = "another record of this file"
+        if first and first.content_hash == article.content_hash:
+            item.warnings.append(LoadProblem(article.origin, f"article {article.id!r} repeats one read "
+                                             f"{where} from {holder}; stored once"))
+        else:
+            item.problems.append(LoadProblem(article.origin, (
+                f"article id {article.id!r} is already used {where} by {holder}; this one was not "
+                "stored. Give each article its own id (a record's 'id' field, or another file name)")))
+        return False
+    claimed[article.id] = article
+    return True
+
+def _classify(article: Article, item: Planned, hashes: dict, aliases: dict, owner: dict, holders: dict,
+              chunking: ChunkSettings, count_tokens: Callable[[str], int]) -> None:
+    stored = hashes.get(article.id)
+    canonical = owner.get(article.text_hash)
+    if stored and stored[0] == article.content_hash and holders.get(article.id) == article.origin:
+        item.unchanged += 1
+    elif canonical and canonical != article.id:
+        if aliases.get(article.id) == canonical:
+            item.unchanged += 1
+        else:
+            item.aliases.append((article, canonical))
+    else:
+        chunks = chunk_article(article, chunking, count_tokens)
+        item.writes.append((article, chunks, stored is None))
+        owner[article.text_hash] = article.id
+
+
+def _same_file(holder: str, origin: str) -> bool:
+    """Whether the stored article's file is this one, or is gone (the file was moved)."""
+    if holder == origin:
+        return True
+    try:
+        return os.path.samefile(holder, origin)
+    except FileNotFoundError:
+        return not os.path.exists(holder)
+    except OSError:
+        return False
