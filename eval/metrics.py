@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from index.chunking import sentence_spans
-from rag.verify import MARKER
+from rag.verify import MARKER, markers_inside
 
 Span = tuple[str, int, int]  # (article id, start, end), end exclusive
 Supports = Callable[[str, list[str]], bool]  # (sentence without markers, cited quotes) -> supported?
@@ -178,10 +178,6 @@ def token_f1(prediction: str, reference: str) -> float:
 # ---------------------------------------------------------------------------------------------
 # Citations
 
-# Markers written after the sentence end ("... 44. [1]") belong to that sentence: move them in
-# front of the punctuation before splitting, as the answerer does.
-_MARKER_AFTER_END = re.compile(r"([.!?…][\"'”’)]*)\s*((?:\[\d+\]\s*)+)")
-
 
 @dataclass(frozen=True)
 class AnswerSentence:
@@ -194,7 +190,7 @@ def answer_sentences(answer_text: str) -> list[AnswerSentence]:
 
     A marker right after a sentence's end belongs to that sentence; sentences that are empty once
     markers are removed are dropped (their markers with them)."""
-    text = _MARKER_AFTER_END.sub(lambda m: f" {m.group(2).strip()}{m.group(1)} ", answer_text)
+    text = markers_inside(answer_text)  # as the answerer does, before splitting
     out = []
     for start, end in sentence_spans(text):
         piece = text[start:end]

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -136,6 +137,7 @@ def load_file(src: SourceFile, data: bytes) -> LoadedFile:
     """Parse one file's bytes into articles; every problem is reported, never raised."""
     digest = file_digest(data)
     warnings: list[LoadProblem] = []
+    loader = None
     try:
         loader = loaders().get(src.path.suffix.lower())
         if loader is None:
@@ -275,9 +277,15 @@ def loaders() -> dict[str, Loader]:
     found: dict[str, Loader] = {}
     entries = sorted(LOADERS.entries().items(), key=lambda kv: not kv[1].value.startswith("index."))
     for name, _ in entries:
-        cls = LOADERS.load(name)
+        try:
+            cls = LOADERS.load(name)
+        except ConfigError as exc:  # one broken plugin must not stop every ingest
+            warnings.warn(f"newsrag: {exc}; its files are skipped", stacklevel=2)
+            continue
         if not (isinstance(cls, type) and issubclass(cls, Loader)):
-            raise ConfigError(f"the loader {name!r} is {cls!r}, not a subclass of index.loaders.Loader")
+            warnings.warn(f"newsrag: the loader {name!r} is {cls!r}, not a subclass of index.loaders.Loader; "
+                          "its files are skipped", stacklevel=2)
+            continue
         for suffix in cls.suffixes:
             found[suffix.lower()] = cls()
     return found

@@ -80,6 +80,7 @@ def plan(files: list[SourceFile], registry: Registry, chunking: ChunkSettings, c
         yield item
     thread.join()
 
+
 def _claim(article: Article, item: Planned, claimed: dict[str, Article], holders: dict[str, str]) -> bool:
     """Whether `article` may take its id. An id belongs to the file it came from while that
     file exists: another file's article with the same id is refused (with the same text,
@@ -100,6 +101,7 @@ def _claim(article: Article, item: Planned, claimed: dict[str, Article], holders
         return False
     claimed[article.id] = article
     return True
+
 
 def _classify(article: Article, item: Planned, hashes: dict, aliases: dict, owner: dict, holders: dict,
               chunking: ChunkSettings, count_tokens: Callable[[str], int]) -> None:

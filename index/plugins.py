@@ -34,6 +34,9 @@ class Registry:
         """The object registered as `name`. A missing extra ("[llm]" after the entry's target)
         is named with the pip command that installs it."""
         entry = self.entries().get(name)
+        if entry is None and not self.entries():
+            raise ConfigError(f"no {self.kind} is registered (entry points {self.group!r}): newsrag is not "
+                              "installed; run `pip install -e .` in its folder (or `make setup`)")
         if entry is None:
             raise ConfigError(f"unknown {self.kind} {name!r}; use one of {', '.join(self.names())}, a dotted path "
                               f"package.module:Class, or install a plugin that registers it in {self.group!r}")
@@ -41,6 +44,9 @@ class Registry:
             return entry.load()
         except ImportError as exc:
             raise self.missing(name, exc) from exc
+        except Exception as exc:  # a plugin that fails on import
+            raise ConfigError(f"the {self.kind} {name!r} ({entry.value}) failed to load "
+                              f"({type(exc).__name__}: {exc}); fix or uninstall that plugin") from exc
 
     def build(self, name: str, *args, **kwargs):
         """Call the factory registered as `name`."""

@@ -20,7 +20,9 @@ def date_number(day: str | date | None) -> int | None:
     """2025-10-21 (ISO text or a date) as 20251021, which sorts and filters as the dates do."""
     if day is None or day == "":
         return None
-    return int(day.isoformat().replace("-", "") if isinstance(day, date) else str(day)[:10].replace("-", ""))
+    if isinstance(day, date):  # a datetime too
+        return day.year * 10000 + day.month * 100 + day.day
+    return int(str(day)[:10].replace("-", ""))
 
 
 def number_date(number: int) -> date | None:

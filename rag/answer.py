@@ -16,12 +16,10 @@ from .evidence import (Scored, answer_kind, candidates, embed_sentences, fitting
                        score, select, split_question)
 from .models import NOT_IN_ARTICLES, Answer, Citation, Hit
 from .reader import Reader, Reading, ScoreReader, prompt
-from .verify import COMMON_CAPS, MARKER, Verified, facts, mask_facts, verify
+from .verify import COMMON_CAPS, MARKER, Verified, facts, markers_inside, mask_facts, verify
 
 _TIME_SENSITIVE = re.compile(r"\b(now|current(ly)?|latest|still|today|recent(ly)?|so far|yet|at the moment|"
                              r"this (week|month|year)|most recent|newest|upcoming|next)\b", re.IGNORECASE)
-# "done. [1] Next" -> "done [1]. Next": markers join the sentence they follow
-_MARKER_AFTER_END = re.compile(r"([.!?][\"'”’)]*)\s*((?:\[\d+\]\s*)*\[\d+\])")
 
 
 @dataclass(frozen=True)
@@ -197,11 +195,12 @@ class Answerer:
         numbering: dict[int, int] = {}
         for piece in self.llm.stream(messages, max_tokens=self.settings.max_tokens):
             buffer += piece
-            spans = sentence_spans(_MARKER_AFTER_END.sub(r" \2\1", buffer))
+            normal = markers_inside(buffer)
+            spans = sentence_spans(normal)
             for a, b in spans[done:-1]:
-                yield from self._check(_MARKER_AFTER_END.sub(r" \2\1", buffer)[a:b], chosen, verified, numbering)
+                yield from self._check(normal[a:b], chosen, verified, numbering)
             done = max(done, len(spans) - 1)
-        normal = _MARKER_AFTER_END.sub(r" \2\1", buffer)
+        normal = markers_inside(buffer)
         for a, b in sentence_spans(normal)[done:]:
             yield from self._check(normal[a:b], chosen, verified, numbering)
 

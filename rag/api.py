@@ -100,8 +100,10 @@ class Assistant:
         with self._llm_lock:
             if name not in self._llms:
                 s = self.settings
-                # the model and options belong to the configured backend, not to one picked per question
-                self._llms[name] = make_llm(name, s if name == s.llm else s.replace(llm_model=None, llm_options=None))
+                # the model, options, server and key belong to the configured backend, never to one
+                # picked per question (a visitor's choice must not carry the operator's key elsewhere)
+                other = s.replace(llm_model=None, llm_options=None, llm_base_url=None, llm_api_key=None)
+                self._llms[name] = make_llm(name, s if name == s.llm else other)
             return self._llms[name]
 
     def search(self, question: str, *, since: str | date | None = None, until: str | date | None = None,

@@ -116,6 +116,7 @@ class CitedChatEngine(BaseChatEngine):
             yield ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=item)
 
     def chat(self, message: str, chat_history: list[ChatMessage] | None = None) -> AgentChatResponse:
+        _own_history(chat_history)
         nodes, done = [], {}
         for _ in self._pieces(message, nodes, done):
             pass
@@ -125,6 +126,7 @@ class CitedChatEngine(BaseChatEngine):
     def stream_chat(self, message: str, chat_history: list[ChatMessage] | None = None
                     ) -> StreamingAgentChatResponse:
         """The verified answer as it streams; `source_nodes` fill in when the stream ends."""
+        _own_history(chat_history)
         nodes: list[NodeWithScore] = []
         return StreamingAgentChatResponse(chat_stream=self._pieces(message, nodes, {}), source_nodes=nodes,
                                           is_writing_to_memory=False)
@@ -134,13 +136,23 @@ class CitedChatEngine(BaseChatEngine):
 
     async def astream_chat(self, message: str, chat_history: list[ChatMessage] | None = None
                            ) -> StreamingAgentChatResponse:
+        _own_history(chat_history)
         nodes: list[NodeWithScore] = []
         return StreamingAgentChatResponse(achat_stream=_in_thread(self._pieces(message, nodes, {})),
                                           source_nodes=nodes, is_writing_to_memory=False)
 
 
+def _own_history(chat_history) -> None:
+    if chat_history:
+        raise ConfigError("the cited chat engine keeps its own history (follow-ups are read from its "
+                          "questions); ask the turns in order, or reset() to start again")
+
+
 async def _in_thread(pieces: Iterator[ChatResponse]):
     """A blocking generator as an async one: each piece is pulled in a worker thread."""
     end = object()
-    while (piece := await asyncio.to_thread(next, pieces, end)) is not end:
-        yield piece
+    try:
+        while (piece := await asyncio.to_thread(next, pieces, end)) is not end:
+            yield piece
+    finally:  # an abandoned stream releases the model (its lock, its HTTP reply) now
+        await asyncio.to_thread(pieces.close)

@@ -100,15 +100,12 @@ def make_reader(name: str, llm, **options) -> Reader | None:
     """`auto`: no model (extractive) reads by score, a local model picks the phrase, and any
     other model (a server's, a plugin's) writes the answer (generate-then-verify: None here, the
     answerer does it)."""
+    if name not in READERS:
+        raise ConfigError(f"reader {name!r} is not one of {', '.join(READERS)}")
     if name == "auto":
         name = "score" if llm is None else "model" if llm.name == "local" else "generate"
-    if name == "score":
+    if name == "score" or llm is None:  # a question asked with extractive: no model to read with
         return ScoreReader()
-    if llm is None:
-        raise ConfigError(f"the {name} reader needs a language model; choose one with --llm, "
-                          "or use --reader score")
-    if name in ("model", "model-shuffled"):
-        return ModelReader(llm, shuffle=name == "model-shuffled", **options)
     if name == "generate":
         return None
-    raise ConfigError(f"reader {name!r} is not one of {', '.join(READERS)}")
+    return ModelReader(llm, shuffle=name == "model-shuffled", **options)

@@ -16,6 +16,15 @@ from index.text import titled
 from .evidence import Scored, mentions
 
 MARKER = re.compile(r"\s*\[(\d+)\]")
+_MARKER_AFTER_END = re.compile(r"([.!?…][\"'”’)]*)\s*((?:\[\d+\]\s*)*\[\d+\])(\s*)")
+
+
+def markers_inside(text: str) -> str:
+    """"done. [1] Next" -> "done [1]. Next": markers written after a sentence's end belong to it
+    (and a sentence that follows with no space still starts a new one)."""
+    return _MARKER_AFTER_END.sub(lambda m: f" {m[2]}{m[1]}{m[3] or ' '}", text)
+
+
 _FACT = re.compile(r"\d[\d,.]*\d|\d|[A-Z][\w’'-]+")
 COMMON_CAPS = {"The", "A", "An", "It", "He", "She", "They", "This", "That", "These", "Those", "In", "On",
                 "At", "As", "According", "However", "But", "And", "Also", "There", "I", "We", "His", "Her",

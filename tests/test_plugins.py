@@ -80,3 +80,15 @@ def test_the_web_ui_sees_the_plugins(plugin_env, ingested):
         reply = Client(url, verbose=False).predict("When will the Velmorra port talks resume?", llm="quote",
                                                    api_name="/ask")
     assert "Thursday" in reply["answer"] and reply["citations"][0]["article"] == "strike.wire"
+
+
+def test_a_broken_loader_plugin_is_skipped_with_a_warning(tmp_path):
+    site = tmp_path / "site"
+    info = site / "newsrag_broken-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: newsrag-broken\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[newsrag.loaders]\nbroken = no_such_plugin_module:Loader\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    ingest = run_cli("ingest", str(SEEDS), "--data-dir", str(tmp_path / "data"), env=env)
+    assert ingest.returncode == 0 and "1 added" in ingest.stdout  # the built-in loaders still work
+    assert "the loader 'broken' needs no_such_plugin_module" in ingest.stderr and "skipped" in ingest.stderr

@@ -12,7 +12,12 @@ from typing import Any
 
 from ..errors import ConfigError, LLMError, LLMUnavailableError
 
-CHARS_PER_TOKEN = 8  # a reply may hold this many characters per token asked for (English averages ~4)
+CHARS_PER_TOKEN = 8
+
+
+class NestedCall(RuntimeError):
+    """A model asked again from the thread still reading its reply: a programming error, not a model's."""
+  # a reply may hold this many characters per token asked for (English averages ~4)
 
 
 def per_call(model: Any, max_tokens: int, temperature: float) -> Any:
@@ -65,7 +70,7 @@ class LLM:
                     room -= len(piece)
                     if room <= 0:
                         return
-            except (LLMError, ConfigError, RuntimeError):  # RuntimeError: a misuse, e.g. a nested call
+            except (LLMError, ConfigError, NestedCall):
                 raise
             except Exception as exc:  # each integration raises its own kinds: say what they mean
                 if state.late:  # the watch hung up at the deadline

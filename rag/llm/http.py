@@ -38,6 +38,9 @@ class Watch:
     def _opened(self, response: httpx.Response) -> None:
         state = getattr(self._local, "state", None)
         if state is not None:
+            # taken now: a generator may be resumed in other threads (Gradio's workers), so the
+            # block may end in another thread than the one it began in
+            self._local.state = None
             state.responses.append(response)
             if state.timer is None:  # armed at the first reply: a server that never answers is the read timeout's
                 state.timer = threading.Timer(max(0.0, state.deadline - time.monotonic()), _cut, (state,))
@@ -61,7 +64,8 @@ class Watch:
         finally:
             if state.timer is not None:
                 state.timer.cancel()
-            self._local.state = None
+            if getattr(self._local, "state", None) is state:
+                self._local.state = None
             for response in state.responses:
                 if not response.is_closed:
                     _hang_up(response)
@@ -71,7 +75,8 @@ class Watch:
 def _cut(state) -> None:
     state.late = True
     for response in state.responses:
-        _hang_up(response)
+        if not response.is_closed:  # a closed reply's connection may be serving another request now
+            _hang_up(response)
 
 
 def _hang_up(response: httpx.Response) -> None:

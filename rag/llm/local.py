@@ -16,7 +16,7 @@ from llama_index.core.llms import CustomLLM
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 
 from ..errors import ConfigError, LLMUnavailableError
-from .base import LLM
+from .base import LLM, NestedCall
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -81,7 +81,7 @@ class LlamaCpp(CustomLLM):
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         state = self._state
         if state["holder"] == threading.get_ident():  # waiting on our own open stream would hang forever
-            raise RuntimeError("a reply from this model is still streaming in this thread; "
+            raise NestedCall("a reply from this model is still streaming in this thread; "
                                "read it to the end or close() it before asking again")
         chat = [{"role": m.role.value, "content": m.content or ""} for m in messages]
 
