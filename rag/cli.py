@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 from . import api
 from .api import Answer, Assistant, llm_backends
-from .errors import NewsragError, require_extra
+from .errors import ConfigError, NewsragError, require_extra
 from .settings import Settings
 
 
@@ -45,9 +47,29 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse that answers a mistyped command or flag with the closest real one."""
+
+    def error(self, message: str):
+        typo = re.search(r"invalid choice: '([^']*)'|unrecognized arguments: (\S+)", message)
+        if typo:
+            word = typo[1] or typo[2]
+            known = [c for a in self._actions if isinstance(a, argparse._SubParsersAction) for c in a.choices]
+            known += [o for p in _all_parsers(self) for a in p._actions for o in a.option_strings]
+            close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+            if close:
+                message += f" (did you mean {close[0]!r}?)"
+        super().error(message)
+
+
+def _all_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    subs = [p for a in parser._actions if isinstance(a, argparse._SubParsersAction) for p in a.choices.values()]
+    return [parser, *subs]
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsrag", description="Cited answers over your news articles.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="newsrag", description="Cited answers over your news articles.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     p = sub.add_parser("ingest", help=api.ingest.__doc__.split(".")[0], description=api.ingest.__doc__)
     p.add_argument("paths", nargs="+", help=f"files or folders of {'/'.join(api.suffixes())} articles")
@@ -127,8 +149,28 @@ def cmd_ingest(args) -> int:
     return 1 if report.failed else 0
 
 
+def indexed(settings: Settings) -> Settings:
+    """`settings`, once its data dir is known to hold an index: a mistyped --data-dir would
+    otherwise create an empty one and answer that the articles don't say."""
+    if not (Path(settings.data_dir) / "manifest.json").is_file():
+        raise ConfigError(f"no index in {Path(settings.data_dir).absolute()}: build one with "
+                          f"`newsrag ingest PATH --data-dir {settings.data_dir}`, or give the --data-dir of an index")
+    return settings
+
+
+def _opening(args) -> Assistant:
+    """The assistant over an existing index, saying so while the models load (seconds, at a terminal)."""
+    settings = indexed(settings_from(args))
+    if sys.stderr.isatty():
+        print("newsrag: loading the index and models…", end="\r", file=sys.stderr, flush=True)
+    bot = Assistant(settings)
+    if sys.stderr.isatty():
+        print(" " * 40, end="\r", file=sys.stderr, flush=True)
+    return bot
+
+
 def cmd_status(args) -> int:
-    info = api.status(settings_from(args))
+    info = api.status(indexed(settings_from(args)))
     if args.json:
         print(json.dumps(info.to_dict(), indent=2))
         return 0
@@ -160,40 +202,65 @@ def _filters(args) -> dict:
 
 
 def cmd_ask(args) -> int:
-    bot = Assistant(settings_from(args))
+    bot = _opening(args)
     try:
         if args.json:
             print(json.dumps(bot.ask(args.question, **_filters(args)).to_json(), ensure_ascii=False, indent=2))
             return 0
-        answer = None
-        for item in bot.stream(args.question, **_filters(args)):
-            if isinstance(item, Answer):
-                answer = item
-            elif sys.stdout.isatty():
-                print(item, end="", flush=True)
-        print("\r" + render(answer) if sys.stdout.isatty() else render(answer))
+        _show(bot.stream(args.question, **_filters(args)), as_json=False)
         return 0
     finally:
         bot.close()
 
 
+CHAT_HELP = """/help     this list
+/sources  the last answer's sources in full
+/new      start a new conversation (follow-ups forget the old one)
+/quit     end the chat (so do an empty line and Ctrl-D)"""
+
+
 def cmd_chat(args) -> int:
-    bot = Assistant(settings_from(args))
-    chat = bot.chat()
-    print("Ask about the articles; an empty line or Ctrl-D ends the chat.")
+    bot = _opening(args)
+    chat, last = bot.chat(), None
+    print("Ask about the articles; /help lists the commands, an empty line or Ctrl-D ends the chat.")
     try:
         while True:
             try:
                 question = input("? ").strip()
             except EOFError:
                 break
-            if not question:
+            if not question or question in ("/quit", "/exit"):
                 break
-            answer = chat.ask(question, **_filters(args))
-            print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else render(answer), flush=True)
+            if question.startswith("/"):
+                if question == "/help":
+                    print(CHAT_HELP)
+                elif question == "/new":
+                    chat, last = bot.chat(), None
+                    print("A new conversation: the next question stands alone.")
+                elif question == "/sources":
+                    print(render(last) if last else "No answer yet.")
+                else:
+                    print(f"unknown command {question.split()[0]!r}; /help lists them")
+                continue
+            last = _show(chat.stream(question, **_filters(args)), args.json)
         return 0
     finally:
         bot.close()
+
+
+def _show(items, as_json: bool) -> Answer:
+    """Print a streamed answer: its text as it verifies (at a terminal), then the whole answer."""
+    streaming = sys.stdout.isatty() and not as_json
+    for item in items:
+        if isinstance(item, Answer):
+            if as_json:
+                print(json.dumps(item.to_json(), ensure_ascii=False), flush=True)
+            else:
+                print("\r" + render(item) if streaming else render(item), flush=True)
+            return item
+        if streaming:
+            print(item, end="", flush=True)
+    raise AssertionError("stream ended without an answer")
 
 
 def cmd_eval(args) -> int:
