@@ -217,9 +217,16 @@ class Answerer:
         rendered = [_render(v, numbering) for v in verified]
         notes = _notes(warnings)
         text = (prefix + " ".join(rendered)).strip() + notes
-        rest = "".join(" " + r for r in rendered[streamed:]) + notes if streamed else text
-        if rest:
-            yield rest
+        # one piece per sentence, so a chat shows the text grow; the pieces join to `text`
+        if streamed:
+            pieces = [" " + r for r in rendered[streamed:]]
+        else:
+            pieces = [prefix + rendered[0], *(" " + r for r in rendered[1:])] if rendered else [prefix]
+            pieces[0] = pieces[0].lstrip()
+            pieces[-1] = pieces[-1].rstrip()
+        for piece in [*pieces, notes]:
+            if piece:
+                yield piece
         citations = []
         for source, n in sorted(numbering.items(), key=lambda kv: kv[1]):
             e = evidence[source - 1].sentence

@@ -117,7 +117,15 @@ def test_time_sensitive_answers_say_as_of(bot):
 def test_streaming_yields_pieces_then_the_answer(bot):
     items = list(bot.stream(SEED_Q))
     assert isinstance(items[-1], Answer) and all(isinstance(i, str) for i in items[:-1])
-    assert "".join(items[:-1]).strip() == items[-1].text
+    assert "".join(items[:-1]) == items[-1].text
+
+
+def test_an_extractive_answer_streams_one_sentence_at_a_time(bot):
+    items = list(bot.stream("Why was the summit cancelled and what did the Kremlin spokesperson say?",
+                            llm="extractive"))
+    answer, pieces = items[-1], items[:-1]
+    assert len(answer.citations) == 2 and len(pieces) == 2 and "".join(pieces) == answer.text
+    assert "[1]" in pieces[0] and "Peskov" in pieces[1] and "[2]" in pieces[1]
 
 
 def test_prompt_injection_in_an_article_changes_nothing(tmp_path, embedder):
