@@ -42,6 +42,19 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class ArticleRow:
+    """A stored article as the corpus view lists it."""
+
+    id: str
+    title: str
+    date: str | None
+    source: str | None
+    url: str | None
+    chunks: int
+    origin: str  # the file it came from, or "upload"
+
+
+@dataclass(frozen=True)
 class ChunkRow:
     """A stored chunk's place and its article's metadata (no text: that is cut from the article)."""
 
@@ -149,6 +162,11 @@ class IngestReport:
     warnings: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (duplicate id, stored id)
     files: list[FileReport] = field(default_factory=list)  # one per file, in the order read
+
+    def merge(self, other: "IngestReport") -> None:
+        """Add `other`'s counts and lists to these (one report over several ingests)."""
+        for name, value in vars(other).items():
+            setattr(self, name, getattr(self, name) + value)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -10,7 +10,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .chunking import ChunkSettings
@@ -20,9 +20,10 @@ from .journal import Journal
 from .lexical import LexicalIndex
 from .loaders import DEFAULT_EXCLUDE, DEFAULT_MAX_BYTES, discover
 from . import manifest
-from .models import FileReport, IndexStatus, IngestReport
+from .models import Article, ArticleRow, FileReport, IndexStatus, IngestReport
 from .plan import Planned, plan
 from .registry import Registry
+from .text import check_date, check_source
 from .store import CHROMA_PORT, StoreConfig, VectorStore, disk_full, open_store
 
 
@@ -84,14 +85,20 @@ class Index:
     # -- ingest --------------------------------------------------------------
     def ingest(self, paths: list[str | Path], prune: bool = False, progress: bool = False,
                on_file: Callable[[int, int, str], None] | None = None,
-               namespace: str | None = None, confine: bool = False) -> IngestReport:
+               namespace: str | None = None, confine: bool = False, *, date: str | None = None,
+               source: str | None = None) -> IngestReport:
         """Add new and changed articles under `paths`; with `prune`, drop those whose file is gone.
         `on_file(done, total, path)` is called as each file is read (a UI's progress bar).
         `namespace` prefixes every article id ("upload" -> "upload:name.txt"), so articles from
         one place (the web's uploads) can never take the id of an article from another.
-        `confine` skips symlinks that lead outside the folders given."""
+        `confine` skips symlinks that lead outside the folders given. `date` and `source` are
+        given to the articles that have none of their own (ValueError if the date is not one)."""
+        defaults = {"date": check_date(date), "source": check_source(source)}
+        return self._guarded(self._ingest, paths, prune, progress, on_file, namespace, confine, defaults)
+
+    def _guarded(self, write, *args):
         try:
-            return self._ingest(paths, prune, progress, on_file, namespace, confine)
+            return write(*args)
         except (sqlite3.Error, OSError) as exc:  # the registry's or BM25's write; Chroma's are handled in the store
             if disk_full(exc):
                 raise DiskFullError(f"no space left on device for the data dir {self.data_dir.absolute()} ({exc}). "
@@ -99,9 +106,12 @@ class Index:
                                     "the index to one with room (--data-dir), then run the ingest again.") from exc
             raise
 
-    def _ingest(self, paths, prune, progress, on_file, namespace, confine) -> IngestReport:
+    def _ingest(self, paths, prune, progress, on_file, namespace, confine, defaults) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
+        with self.registry.transaction():
+            for path in paths:
+                self.registry.put_root(str(Path(path).absolute()), namespace or "")
         files, problems = discover(paths, self.config.exclude, confine)
         self._fail(report, problems)
         report.files.extend(FileReport(p.path, failed=1, problems=(str(p),)) for p in problems)
@@ -112,7 +122,7 @@ class Index:
         bar = _progress(len(files), progress)
         batch: list[Planned] = []
         for done, item in enumerate(plan(files, self.registry, self.chunking, self.embedder.count_tokens,
-                                              self.config.max_file_bytes, namespace), 1):
+                                              self.config.max_file_bytes, namespace, defaults), 1):
             bar.update(1)
             origin = str(item.src.path)
             if on_file:
@@ -159,6 +169,64 @@ class Index:
     def _fail(report: IngestReport, problems) -> None:
         report.failed += len(problems)
         report.problems.extend(str(p) for p in problems)
+
+    # -- curation (the corpus view) ------------------------------------------
+    def browse(self, query: str = "", sort: str = "date", descending: bool = True, offset: int = 0,
+               limit: int = 50) -> tuple[list[ArticleRow], int]:
+        """A page of the stored articles (see `Registry.browse`) and how many match `query`."""
+        return self.registry.browse(query, sort, descending, offset, limit)
+
+    def delete(self, article_id: str) -> bool:
+        """Remove an article from Chroma, BM25 and the registry; False if there is none by that id.
+        Its file's same text is not stored again; a stored upload's file is deleted too."""
+        article = self.registry.article(article_id)
+        if article is None:
+            return False
+        self._guarded(self.journal.remove, [article_id])
+        with self.registry.transaction():
+            self.registry.put_tombstone(article_id, article.text_hash)
+        uploads = (self.data_dir / "uploads").absolute()
+        if article_id.startswith("upload:") and _under(Path(article.origin), [uploads]):
+            Path(article.origin).unlink(missing_ok=True)
+        LexicalIndex.refresh(self.lexical_dir, self.registry)
+        return True
+
+    def set_metadata(self, article_id: str, *, date: str | None, source: str | None) -> Article:
+        """Set (or clear, with None) an article's date and source: stored, used by the filters from
+        the next question on, and kept when its file is read again. ValueError for a bad value,
+        KeyError for an unknown id."""
+        article = self.registry.article(article_id)
+        if article is None:
+            raise KeyError(f"no article {article_id!r} in the index; pick one from the list")
+        edited = replace(article, date=check_date(date), source=check_source(source))
+        # rewritten like an updated file: new chunk ids carry the metadata into Chroma, crash-safely
+        item = Planned(src=None, loaded=None, writes=[(edited, self.registry.chunks_of(article), False)])
+        self._guarded(self.journal.write, [item], IngestReport())
+        with self.registry.transaction():
+            self.registry.put_edit(article_id, edited.date, edited.source)
+        LexicalIndex.refresh(self.lexical_dir, self.registry)
+        return edited
+
+    def reindex(self) -> IngestReport:
+        """Read again every path ingested before (same ids): changed files are updated."""
+        report = IngestReport()
+        by_namespace: dict[str, list[str]] = {}
+        for path, namespace in self.registry.roots():
+            if Path(path).exists():
+                by_namespace.setdefault(namespace, []).append(path)
+        for namespace, paths in by_namespace.items():
+            report.merge(self.ingest(paths, namespace=namespace or None))
+        return report
+
+    def prune_missing(self) -> IngestReport:
+        """Remove the articles whose file no longer exists (never those merely unreadable)."""
+        gone = [aid for origin, ids in self.registry.ids_by_origin().items() if not Path(origin).exists()
+                for aid in ids]
+        report = IngestReport(removed=len(gone))
+        if gone:
+            self._guarded(self.journal.remove, gone)
+            LexicalIndex.refresh(self.lexical_dir, self.registry)
+        return report
 
     # -- status --------------------------------------------------------------
     def status(self) -> IndexStatus:

@@ -48,9 +48,11 @@ class Planned:
 
 
 def plan(files: list[SourceFile], registry: Registry, chunking: ChunkSettings, count_tokens: Callable[[str], int],
-         max_bytes: int, namespace: str | None = None) -> Iterator[Planned]:
-    """Load, classify and chunk in a background thread; yields `Planned` in file order."""
+         max_bytes: int, namespace: str | None = None, defaults: dict | None = None) -> Iterator[Planned]:
+    """Load, classify and chunk in a background thread; yields `Planned` in file order.
+    `defaults` ({"date", "source"}) fill what an article lacks; a date or source set by hand wins."""
     hashes = registry.hashes()
+    edits, deleted = registry.edits(), registry.tombstones()
     aliases = registry.aliases()
     owner = {text: aid for aid, (_, text) in hashes.items()}  # text hash -> stored article
     holders = {aid: origin for origin, ids in registry.ids_by_origin().items() for aid in ids}
@@ -65,6 +67,12 @@ def plan(files: list[SourceFile], registry: Registry, chunking: ChunkSettings, c
                 for article in loaded.articles if loaded else ():
                     if namespace:
                         article = replace(article, id=f"{namespace}:{article.id}")
+                    if deleted.get(article.id) == article.text_hash:
+                        item.warnings.append(LoadProblem(article.origin, (
+                            f"article {article.id!r} was deleted from the index by hand and is not stored "
+                            "again; edit its text, or give it another id, to add it back")))
+                        continue
+                    article = _with_metadata(article, edits.get(article.id), defaults or {})
                     if _claim(article, item, claimed, holders):
                         _classify(article, item, hashes, aliases, owner, holders, chunking, count_tokens)
                 out.put(item)
@@ -79,6 +87,11 @@ def plan(files: list[SourceFile], registry: Registry, chunking: ChunkSettings, c
             raise item
         yield item
     thread.join()
+
+
+def _with_metadata(article: Article, edit: dict | None, defaults: dict) -> Article:
+    fields = {k: v for k, v in defaults.items() if v is not None and getattr(article, k) is None}
+    return replace(article, **{**fields, **(edit or {})})
 
 
 def _claim(article: Article, item: Planned, claimed: dict[str, Article], holders: dict[str, str]) -> bool:

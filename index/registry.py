@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .models import Article, Chunk, ChunkRow
+from .models import Article, ArticleRow, Chunk, ChunkRow
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -25,9 +25,18 @@ CREATE TABLE IF NOT EXISTS aliases (id TEXT PRIMARY KEY, canonical TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS files (origin TEXT PRIMARY KEY, file_hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pending (article_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- a date or source set by hand: applied again whenever the article is re-read
+CREATE TABLE IF NOT EXISTS edits (id TEXT PRIMARY KEY, date TEXT, source TEXT);
+-- an article deleted by hand: its file's same text is not stored again
+CREATE TABLE IF NOT EXISTS deleted (id TEXT PRIMARY KEY, text_hash TEXT NOT NULL);
+-- the paths each ingest was given, so a re-index reads them again with the same ids
+CREATE TABLE IF NOT EXISTS roots (path TEXT NOT NULL, namespace TEXT NOT NULL, PRIMARY KEY (path, namespace));
 INSERT OR IGNORE INTO meta VALUES ('generation', 0);
 """
 _FIELDS = ("id", "title", "date", "source", "url", "author", "origin", "text")
+_SORTS = {"date": "a.date IS NULL, a.date", "title": "lower(a.title)", "source": "a.source IS NULL, lower(a.source)",
+          "chunks": "chunks", "id": "a.id"}
+BROWSE_LIMIT = 500
 
 
 class Registry:
@@ -119,6 +128,45 @@ class Registry:
         for row in self.db.execute(f"SELECT {', '.join(_FIELDS)} FROM articles ORDER BY id"):
             yield Article(**dict(zip(_FIELDS, row)))
 
+    def chunks_of(self, article: Article) -> list[Chunk]:
+        """The stored chunks of `article`, in order, cut from its text."""
+        rows = self.db.execute("SELECT idx, start, end FROM chunks WHERE article_id=? ORDER BY idx", (article.id,))
+        return [Chunk(article.id, i, a, b, article.text[a:b]) for i, a, b in rows]
+
+    def browse(self, query: str = "", sort: str = "date", descending: bool = True, offset: int = 0,
+               limit: int = 50) -> tuple[list[ArticleRow], int]:
+        """A page of the stored articles whose title, id or source contains `query` (any case),
+        and how many match. Undated (or sourceless) articles sort last either way."""
+        if sort not in _SORTS:
+            raise ValueError(f"sort {sort!r} is not one of {', '.join(_SORTS)}")
+        limit, offset = max(1, min(int(limit), BROWSE_LIMIT)), max(0, int(offset))
+        needle = " ".join(query.split()).casefold()
+        # instr, not LIKE: a "%" or "_" in the query is matched as itself
+        where = ("WHERE ?='' OR instr(lower(a.title), ?) OR instr(lower(a.id), ?) "
+                 "OR instr(lower(coalesce(a.source, '')), ?)")
+        args = (needle,) * 4
+        total = self.db.execute(f"SELECT COUNT(*) FROM articles a {where}", args).fetchone()[0]
+        keys = _SORTS[sort].split(", ")
+        order = ", ".join(k if k.endswith("IS NULL") else f"{k} {'DESC' if descending else 'ASC'}" for k in keys)
+        rows = self.db.execute(
+            "SELECT a.id, a.title, a.date, a.source, a.url, a.origin, "
+            "(SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id) AS chunks "
+            f"FROM articles a {where} ORDER BY {order}, a.id LIMIT ? OFFSET ?", (*args, limit, offset))
+        return [ArticleRow(i, t or "", d, s, u, n, "upload" if i.startswith("upload:") else o)
+                for i, t, d, s, u, o, n in rows], total
+
+    def edits(self) -> dict[str, dict]:
+        """article id -> the fields set by hand ({"date": ..., "source": ...}; None clears)."""
+        return {i: {"date": d, "source": s} for i, d, s in self.db.execute("SELECT id, date, source FROM edits")}
+
+    def tombstones(self) -> dict[str, str]:
+        """Deleted article id -> the text hash it had."""
+        return dict(self.db.execute("SELECT id, text_hash FROM deleted"))
+
+    def roots(self) -> list[tuple[str, str]]:
+        """(path, namespace) of every path an ingest was given ("" namespace: none)."""
+        return self.db.execute("SELECT path, namespace FROM roots ORDER BY path").fetchall()
+
     def stats(self) -> dict:
         """The registry's part of `IndexStatus`."""
         q = self.db.execute
@@ -158,6 +206,16 @@ class Registry:
 
     def put_alias(self, article_id: str, canonical: str, origin: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO aliases VALUES (?,?,?)", (article_id, canonical, origin))
+
+    def put_edit(self, article_id: str, date: str | None, source: str | None) -> None:
+        self.db.execute("INSERT OR REPLACE INTO edits VALUES (?,?,?)", (article_id, date, source))
+
+    def put_tombstone(self, article_id: str, text_hash: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO deleted VALUES (?,?)", (article_id, text_hash))
+        self.db.execute("DELETE FROM edits WHERE id=?", (article_id,))
+
+    def put_root(self, path: str, namespace: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO roots VALUES (?,?)", (path, namespace))
 
     def put_file(self, origin: str, file_hash: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?)", (origin, file_hash))

@@ -31,3 +31,28 @@ def number_date(number: int) -> date | None:
         return date(int(number) // 10000, int(number) // 100 % 100, int(number) % 100)
     except ValueError:
         return None
+
+
+SOURCE_CHARS = 200
+
+
+def check_date(value: str | None) -> str | None:
+    """A date typed by a person as stored: YYYY-MM-DD on the calendar, or None for "" / None."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"date {value!r} is not a calendar date; write it as YYYY-MM-DD, e.g. 2025-10-21") from None
+    return value
+
+
+def check_source(value: str | None) -> str | None:
+    """A source name on one line, at most `SOURCE_CHARS` characters; None for blank."""
+    value = " ".join((value or "").split())
+    if len(value) > SOURCE_CHARS:
+        raise ValueError(f"the source name is {len(value)} characters, over the {SOURCE_CHARS} limit; shorten it")
+    return value or None

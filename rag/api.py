@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from index import FileReport, Index, IngestReport
-from index.models import IndexStatus
+from index.models import Article, ArticleRow, IndexStatus
 from index.embedder import EMBEDDERS
 from index.loaders import suffixes
 from index.store import STORES
@@ -155,7 +155,9 @@ class Assistant:
             query = self._scope(question, **filters)[0]
         warnings = (f"The vector store failed, so this answer comes from keyword search (BM25) alone: {down}",
                     ) if down else ()
-        model, answering = self.llm(llm), self.settings.answer_settings()
+        # an LLM object: a backend made for this caller (the web app's settings panel)
+        model = llm if isinstance(llm, LLM) else self.llm(llm)
+        answering = self.settings.answer_settings()
         reader = make_reader(self.settings.reader, model, depth=answering.read_depth)
         answerer = Answerer(self.index.embedder, model, answering, self.article_text, reader)
         for item in answerer.stream(query, hits, time_sensitive=scope.latest or is_time_sensitive(question),
@@ -204,10 +206,55 @@ class Assistant:
         return CitedChatEngine(self, llm=llm, **filters)
 
     def ingest(self, paths: list[str | Path], *, prune: bool = False, progress: bool = False,
-               on_file=None, namespace: str | None = None, confine: bool = False) -> IngestReport:
+               on_file=None, namespace: str | None = None, confine: bool = False, date: str | None = None,
+               source: str | None = None) -> IngestReport:
         """Add articles to this assistant's index; the first question after it sees them. See
-        `ingest`; `confine` skips symlinks that lead outside the folders given. Questions asked
-        meanwhile are answered from the index as it was before."""
+        `ingest`; `confine` skips symlinks that lead outside the folders given; `date` and `source`
+        go to the articles that have none. Questions asked meanwhile are answered from the index
+        as it was before."""
+        return self._write(lambda index: self._checked(index.ingest, paths, prune=prune, progress=progress,
+                                                       on_file=on_file, namespace=namespace, confine=confine,
+                                                       date=date, source=source))
+
+    def browse(self, query: str = "", *, sort: str = "date", descending: bool = True, offset: int = 0,
+               limit: int = 50) -> tuple[list[ArticleRow], int]:
+        """A page of the stored articles whose title, id or source contains `query`, and how many match."""
+        with self._lock:
+            return self._checked(self.index.browse, query, sort, descending, offset, limit)
+
+    def article(self, article_id: str) -> Article | None:
+        """A stored article (text and metadata), or None."""
+        with self._lock:
+            return self.index.registry.article(article_id)
+
+    def delete(self, article_id: str) -> bool:
+        """Remove an article from the index (Chroma, BM25, registry); False if there is none."""
+        return self._write(lambda index: index.delete(article_id))
+
+    def set_metadata(self, article_id: str, *, date: str | None, source: str | None) -> Article:
+        """Set or correct an article's date (YYYY-MM-DD; None: undated) and source; the filters
+        use them from the next question, and they are kept when the file is read again."""
+        return self._write(lambda index: self._checked(index.set_metadata, article_id, date=date, source=source))
+
+    def reindex(self) -> IngestReport:
+        """Read again every path ingested before: changed files are updated, ids kept."""
+        return self._write(lambda index: index.reindex())
+
+    def prune(self) -> IngestReport:
+        """Remove the articles whose file no longer exists."""
+        return self._write(lambda index: index.prune_missing())
+
+    @staticmethod
+    def _checked(action, *args, **kwargs):
+        try:
+            return action(*args, **kwargs)
+        except KeyError as exc:
+            raise ConfigError(exc.args[0]) from exc
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+
+    def _write(self, action):
+        """Run `action(index)` on a writing `Index`, one write at a time; questions do not wait."""
         with self._ingest_lock:
             # A second Index (own registry connection and Chroma client, same embedder) writes, so
             # the answering side's handles are never used by two threads at once.
@@ -215,17 +262,16 @@ class Assistant:
             try:
                 # Pin the answering side to a snapshot: a read transaction keeps its registry
                 # (generation, chunk rows and texts) as it is now, so BM25 is not rebuilt
-                # mid-ingest and citations match the text they quote.
+                # mid-write and citations match the text they quote.
                 with self._lock:
                     self.index.registry.pin()
                 try:
                     with self._lock:
                         self.retriever.anchor()  # loads BM25 for the pinned state now, not in a question
-                    return writer.ingest(paths, prune=prune, progress=progress, on_file=on_file,
-                                         namespace=namespace, confine=confine)
+                    return action(writer)
                 finally:
                     with self._lock:
-                        self.index.registry.unpin()  # the next question sees the ingest
+                        self.index.registry.unpin()  # the next question sees the write
             finally:
                 writer.close()
 
