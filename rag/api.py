@@ -22,7 +22,7 @@ from index.store import STORES
 
 from .answer import Answerer, is_time_sensitive
 from .chat import Chat, with_context
-from .dates import parse_time_scope, strip_time_phrase
+from .dates import filter_date, parse_time_scope, strip_time_phrase
 from .errors import ConfigError
 from .llm import LLM, make_llm
 from .llm import backends as llm_backends
@@ -286,8 +286,8 @@ class Assistant:
         """Explicit filters win. Otherwise a time expression in the question sets the dates when
         some article was published then; if none was, it likely names the time of an event
         ("what changed in September?") and stays part of the question instead."""
-        since, until = _date(since, "since"), _date(until, "until")
         anchor = self.retriever.anchor()
+        since, until = _date(since, "since", anchor), _date(until, "until", anchor)
         scope = parse_time_scope(question, anchor) if anchor else None
         query, latest = question, bool(scope and scope.latest)
         if scope and since is None and until is None and (scope.since or scope.until):
@@ -298,15 +298,15 @@ class Assistant:
                               latest=latest)
 
 
-def _date(value, name: str) -> date | None:
-    if value in (None, ""):
+def _date(value, name: str, anchor: date | None) -> date | None:
+    if value is None or not str(value).strip():
         return None
     if isinstance(value, date):
         return value
     try:
-        return date.fromisoformat(str(value)[:10])
+        return filter_date(str(value), anchor, name)
     except ValueError as exc:
-        raise ConfigError(f"--{name} {value!r} is not a date; use YYYY-MM-DD") from exc
+        raise ConfigError(str(exc)) from exc
 
 
 def _tuple(value) -> tuple[str, ...]:

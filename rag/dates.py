@@ -171,3 +171,51 @@ def strip_time_phrase(question: str, scope: TimeScope) -> str:
     text = re.sub(r"\s+([?.!,;:])", r"\1", re.sub(r"^[\s,;:]+", "", text))
     text = re.sub(r"\s{2,}", " ", text).strip()
     return text if re.search(r"\w", text) else question  # a bare "Today?" keeps its only words
+
+
+_AGO = re.compile(r"(?P<n>\d+|" + "|".join(_NUMBERS) + r"|an?)\s+(?P<u>day|week|month|year)s?\s+ago", re.I)
+_YEAR_MONTH = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})")
+FILTER_FORMS = 'YYYY-MM-DD, "last week", "3 days ago", "October 2025" or "2025-10"'
+
+
+def filter_date(text: str, anchor: date | None, bound: str) -> date:
+    """A Since/Until box's text as a date: an ISO date, or a period resolved against `anchor` (the
+    corpus's newest date) whose first day (bound "since") or last day ("until") it gives.
+    ValueError, naming the text and the forms understood, for anything else."""
+    value = " ".join(str(text).split())
+    refused = ValueError(f'{bound} "{value}" is not a date: use {FILTER_FORMS}')
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[ T].*)?", value):  # a datetime's text keeps its day
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            raise ValueError(f'{bound} "{value}" is not a calendar date; use YYYY-MM-DD, e.g. 2025-10-21') from None
+    if anchor is None:
+        raise ValueError(f'{bound} "{value}" needs dated articles to count from; give a date as YYYY-MM-DD')
+    span = _filter_span(value, anchor)
+    if span is None:
+        raise refused
+    return span[0] if bound == "since" else span[1]
+
+
+def _filter_span(value: str, anchor: date) -> tuple[date, date] | None:
+    try:
+        if m := _YEAR_MONTH.fullmatch(value):
+            year, month = int(m["y"]), int(m["m"])
+            return date(year, month, 1), _month_end(year, month)
+        if m := _AGO.fullmatch(value):
+            word = m["n"].lower()
+            n = 1 if word in ("a", "an") else int(word) if word.isdigit() else _NUMBERS[word]
+            unit = m["u"].lower()
+            day = (anchor - timedelta(days=n * (7 if unit == "week" else 1)) if unit in ("day", "week")
+                   else _months_back(anchor, n * (12 if unit == "year" else 1)))
+            return day, day
+        # a lone month or year reads as a date after a preposition: "2024" as "in 2024"
+        for phrase in (value, f"in {value}"):
+            scope = parse_time_scope(phrase, anchor)
+            # only part of the text a time ("last week and more") is refused, never half-read
+            if scope and scope.phrase and (scope.since or scope.until) and \
+                    not re.search(r"\w", phrase.lower().replace(scope.phrase.lower(), "", 1)):
+                return scope.since or scope.until, scope.until or anchor
+    except (OverflowError, ValueError):  # off the calendar
+        return None
+    return None

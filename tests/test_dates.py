@@ -144,3 +144,63 @@ def test_strip_time_phrase(question, stripped):
 
 def test_strip_without_a_phrase_keeps_the_question():
     assert strip_time_phrase("Why?", TimeScope(None, None)) == "Why?"
+
+
+FILTERS = [  # Since/Until box text, since, until (anchor: the Tuesday 2025-10-21)
+    ("2025-10-01", "2025-10-01", "2025-10-01"),
+    ("2025-10-01T08:30:00", "2025-10-01", "2025-10-01"),
+    ("last week", "2025-10-13", "2025-10-19"),
+    ("3 days ago", "2025-10-18", "2025-10-18"),
+    ("two weeks ago", "2025-10-07", "2025-10-07"),
+    ("a month ago", "2025-09-21", "2025-09-21"),
+    ("October 2025", "2025-10-01", "2025-10-31"),
+    ("in September 2025", "2025-09-01", "2025-09-30"),
+    ("2025-02", "2025-02-01", "2025-02-28"),
+    ("yesterday", "2025-10-20", "2025-10-20"),
+    ("this month", "2025-10-01", "2025-10-21"),
+    ("2024", "2024-01-01", "2024-12-31"),
+]
+
+
+@pytest.mark.parametrize("text, since, until", FILTERS)
+def test_filter_box_text_is_a_date(text, since, until):
+    from rag.dates import filter_date
+
+    assert (filter_date(text, ANCHOR, "since"), filter_date(text, ANCHOR, "until")) == (d(since), d(until))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("blah", 'since "blah" is not a date: use YYYY-MM-DD, "last week"'),
+    ("last week and then some", "is not a date"),  # never half-read
+    ("2025-02-30", "not a calendar date"),
+    ("2025-13", "is not a date"),
+    ("next week", "is not a date"),  # the corpus holds nothing after its newest article
+])
+def test_filter_box_text_that_is_not_a_date_is_refused(text, message):
+    from rag.dates import filter_date
+
+    with pytest.raises(ValueError, match=message):
+        filter_date(text, ANCHOR, "since")
+
+
+def test_relative_filters_need_dated_articles_and_reach_the_answer(tmp_path, make_index):
+    from rag.api import Assistant
+    from rag.dates import filter_date
+    from rag.errors import ConfigError
+    from rag.settings import Settings
+
+    assert filter_date("2025-01-02", None, "until") == date(2025, 1, 2)
+    with pytest.raises(ValueError, match="needs dated articles"):
+        filter_date("last week", None, "since")
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.md").write_text("---\ntitle: Dalsby mill\ndate: 2025-10-14\n---\nThe Dalsby mill closed on Tuesday.\n")
+    (folder / "b.md").write_text("---\ntitle: Dalsby mill reopens\ndate: 2025-10-21\n---\n"
+                                 "The Dalsby mill reopened on Tuesday with 40 workers.\n")
+    bot = Assistant(Settings(data_dir=tmp_path / "data"), index=make_index(data_dir=tmp_path / "data"))
+    bot.ingest([folder])
+    answer = bot.ask("What happened to the Dalsby mill?", since="last week", until="last week")
+    assert {c.date for c in answer.citations} == {"2025-10-14"}
+    with pytest.raises(ConfigError, match='until "soon" is not a date'):
+        bot.ask("What happened to the Dalsby mill?", until="soon")
+    bot.close()
