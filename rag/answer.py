@@ -208,14 +208,14 @@ class Answerer:
         result = verify(sentence, chosen, self.embedder, self.settings.support_threshold)
         if result is not None:
             verified.append(result)
-            yield (" " if len(verified) > 1 else "") + _render(result, numbering)
+            yield (" " if len(verified) > 1 else "") + render_cited(result, numbering)
 
     def _finish(self, question: str, prefix: str, verified: list[Verified], evidence: list[Scored],
                 streamed: int = 0, conflict: bool = False, warnings: tuple[str, ...] = ()) -> Iterator[str | Answer]:
         """The rest of the text (`streamed`: how many of `verified` were already sent), then the `Answer`."""
         numbering: dict[int, int] = {}
-        rendered = [_render(v, numbering) for v in verified]
-        notes = _notes(warnings)
+        rendered = [render_cited(v, numbering) for v in verified]
+        notes = note_lines(warnings)
         text = (prefix + " ".join(rendered)).strip() + notes
         # one piece per sentence, so a chat shows the text grow; the pieces join to `text`
         if streamed:
@@ -241,7 +241,7 @@ class Answerer:
         text = NOT_IN_ARTICLES
         if listed:
             text += f" The closest articles are: {listed}."
-        return Answer(text + _notes(warnings), True, (), question, closest=tuple(closest), warnings=warnings)
+        return Answer(text + note_lines(warnings), True, (), question, closest=tuple(closest), warnings=warnings)
 
 
 _END = re.compile(r"[.!?…]+[\"'”’)]*$")
@@ -267,12 +267,12 @@ def _sentence(phrase: str) -> str:
     return phrase[:1].upper() + phrase[1:] + ("" if phrase.endswith((".", "!", "?")) else ".")
 
 
-def _notes(warnings: tuple[str, ...]) -> str:
+def note_lines(warnings: tuple[str, ...]) -> str:
     """Warnings end the text, so every reader of it (CLI, web, JSON) sees them."""
     return "".join(f"\n\nNote: {w}" for w in warnings)
 
 
-def _render(v: Verified, numbering: dict[int, int]) -> str:
+def render_cited(v: Verified, numbering: dict[int, int]) -> str:
     """The sentence with its markers, numbered by first appearance in the answer."""
     marks = "".join(f"[{numbering.setdefault(n, len(numbering) + 1)}]" for n in v.cites)
     text = MARKER.sub("", v.text).strip()

@@ -21,6 +21,7 @@ from index.loaders import suffixes
 from index.store import STORES
 
 from .answer import Answerer, is_time_sensitive
+from .changes import what_changed
 from .chat import Chat, with_context
 from .dates import filter_date, parse_time_scope, strip_time_phrase
 from .errors import ConfigError
@@ -112,6 +113,19 @@ class Assistant:
         """The ranked chunks a question retrieves, after filters and time expressions."""
         self._check(question)
         return self._retrieve(question, since, until, source, article, k)[1]
+
+    def changes(self, question: str, since: str | date, *, until: str | date | None = None,
+                source: str | list[str] | None = None, k: int = 30) -> Answer:
+        """What changed since `since`: the facts about `question` in articles dated then or later
+        that the earlier articles do not state, cited verbatim (undated articles are left out)."""
+        self._check(question)
+        anchor = self.retriever.anchor()
+        start, end = _date(since, "since", anchor), _date(until, "until", anchor)
+        if start is None:
+            raise ConfigError("give the date to compare from (since), e.g. 2025-10-01 or \"last week\"")
+        query, hits, _, _ = self._retrieve(question, source=source, k=k)
+        return what_changed(query, start, hits, self.article_text, self.index.embedder, until=end,
+                            min_evidence=self.settings.min_evidence)
 
     def _check(self, question) -> None:
         if not isinstance(question, str):

@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     _answer_options(p)
     _common(p)
 
+    p = sub.add_parser("changes", help="what the articles from a date on add to a story, cited",
+                       description=api.Assistant.changes.__doc__)
+    p.add_argument("question", help="the story, e.g. \"the Budapest summit\"")
+    _answer_options(p)
+    _common(p)
+
     p = sub.add_parser("chat", help="a conversation in the terminal (follow-ups understood)")
     _answer_options(p)
     _common(p)
@@ -213,6 +219,19 @@ def cmd_ask(args) -> int:
         bot.close()
 
 
+def cmd_changes(args) -> int:
+    if not args.since:
+        print("newsrag: error: changes needs --since DATE (e.g. 2025-10-01 or \"last week\")", file=sys.stderr)
+        return 2
+    bot = _opening(args)
+    try:
+        answer = bot.changes(args.question, args.since, until=args.until, source=args.source)
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2) if args.json else render(answer))
+        return 0
+    finally:
+        bot.close()
+
+
 CHAT_HELP = """/help     this list
 /sources  the last answer's sources in full
 /new      start a new conversation (follow-ups forget the old one)
@@ -285,7 +304,7 @@ def cmd_serve(args) -> int:
     os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(settings.data_dir).absolute() / "cache" / "gradio"))
     require_extra("gradio", "ui", "the web UI")
     from ui.app import create_app  # lazily: Gradio is only needed here
-    from ui.serve import launch, parse_auth
+    from ui.serve import bind_address, is_loopback, launch, parse_auth
 
     try:
         auth = parse_auth(args.auth or os.environ.get("NEWSRAG_AUTH") or None)
@@ -295,14 +314,17 @@ def cmd_serve(args) -> int:
     bot = Assistant(settings)
     try:
         bot.search("warm up")  # load the models now rather than during the first visitor's question
-        launch(create_app(bot, concurrency=args.concurrency), host=args.host, port=args.port,
+        # editing the corpus or the model's server is for the operator: on loopback or signed in
+        manage = bool(auth) or (is_loopback(bind_address(args.host)) and not args.share)
+        launch(create_app(bot, concurrency=args.concurrency, manage=manage), host=args.host, port=args.port,
                auth=auth, share=args.share)
         return 0
     finally:
         bot.close()
 
 
-COMMANDS = {"ingest": cmd_ingest, "status": cmd_status, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval, "serve": cmd_serve}
+COMMANDS = {"ingest": cmd_ingest, "status": cmd_status, "ask": cmd_ask, "changes": cmd_changes, "chat": cmd_chat,
+            "eval": cmd_eval, "serve": cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:
