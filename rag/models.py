@@ -1,7 +1,7 @@
 """Typed hand-offs of the answering stages: retrieval returns `Hit`s, answering an `Answer`."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,13 @@ class Hit:
     dense_rank: int | None = None
     bm25_rank: int | None = None
 
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Hit":
+        return cls(**d)
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -39,6 +46,10 @@ class Citation:
         return {"n": self.n, "article": self.article, "title": self.title, "date": self.date,
                 "source": self.source, "url": self.url, "quote": self.quote, "start": self.start, "end": self.end,
                 "weak": self.weak}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Citation":
+        return cls(**d)
 
 
 NOT_IN_ARTICLES = "The articles in the corpus don't say."  # an abstention's first sentence
@@ -60,3 +71,19 @@ class Answer:
         """The `newsrag ask --json` contract."""
         return {"answer": self.text, "abstained": self.abstained,
                 "citations": [c.to_dict() for c in self.citations]}
+
+    def to_dict(self) -> dict:
+        """Every field, JSON-serialisable; `Answer.from_dict` reads it back (saved conversations)."""
+        return {"text": self.text, "abstained": self.abstained, "citations": [c.to_dict() for c in self.citations],
+                "question": self.question, "closest": [h.to_dict() for h in self.closest],
+                "conflict": self.conflict, "warnings": list(self.warnings), "degraded": self.degraded,
+                "timings": dict(self.timings)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Answer":
+        # optional fields may be missing: an answer saved before they existed still loads
+        return cls(text=d["text"], abstained=d["abstained"],
+                   citations=tuple(Citation.from_dict(c) for c in d.get("citations", ())),
+                   question=d.get("question", ""), closest=tuple(Hit.from_dict(h) for h in d.get("closest", ())),
+                   conflict=d.get("conflict", False), warnings=tuple(d.get("warnings", ())),
+                   degraded=d.get("degraded", False), timings=dict(d.get("timings", {})))

@@ -104,9 +104,9 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 120) -> Non
 
 
 @contextlib.contextmanager
-def served_cli(*args: str, env: dict):
-    """A real `newsrag serve ARGS` subprocess on a free loopback port: yields (process, url), up."""
-    port = free_port()
+def served_cli(*args: str, env: dict, port: int | None = None):
+    """A real `newsrag serve ARGS` subprocess on `port` (default: a free loopback port): yields (process, url), up."""
+    port = port or free_port()
     proc = subprocess.Popen([sys.executable, "-m", "rag", "serve", "--port", str(port), *args], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
@@ -119,3 +119,34 @@ def served_cli(*args: str, env: dict):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, headless (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    from webui import CHROMIUM, CHROMIUM_ARGS
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (make browser)")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, served):
+    """A fresh browser context on the module's `served` app; fails if the page fetched from outside it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    external = []
+    page.on("request", lambda r: None if r.url.startswith(served["url"]) or r.url.startswith("data:")
+            else external.append(r.url))
+    page.goto(served["url"])
+    page.wait_for_selector("#nr-question textarea")
+    yield page
+    context.close()
+    assert external == [], f"the page fetched from outside the app: {external}"

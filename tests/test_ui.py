@@ -6,13 +6,13 @@ index of seeds/ and drive it with Playwright and Debian's chromium; the /ask API
 """
 from __future__ import annotations
 
-import os
 import shutil
 import time
 
 import pytest
 
 from conftest import ROOT, SEEDS, free_port
+from webui import SEED_QUESTION, ask, open_filters, set_text, upload
 from rag.api import Citation, Hit
 from ui import render
 from ui.corpus import UploadRejected, example_question, safe_name, save_upload
@@ -20,10 +20,6 @@ from ui.corpus import UploadRejected, example_question, safe_name, save_upload
 # Gradio's queue calls pandas in ways pandas 3 deprecates; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-SEED_QUESTION = "Why was the summit cancelled?"
 
 HOSTILE_TXT = """date 2025-11-05
 Quibblefrost <svg onload="window.__pwned=true"></svg> council news
@@ -58,7 +54,7 @@ def test_card_escapes_everything_from_the_article():
     quote = text[start:text.index(" end.")]
     c = _citation(title="<b onmouseover=alert(4)>T</b>", source="<i>Src</i>", url="javascript:alert(5)",
                   quote=quote, start=start, end=start + len(quote))
-    html = render.source_card(0, c, render.passage(text, c))
+    html = render.article_card("nr-0-1", [c], {1: render.passage(text, c)})
     assert "<script" not in html and "<img" not in html and "<b " not in html and "<i>" not in html
     assert "javascript:" not in html.split("</summary>")[0]  # the bad URL is not linked
     assert 'href="javascript' not in html and "${" not in html
@@ -67,7 +63,7 @@ def test_card_escapes_everything_from_the_article():
 
 
 def test_answer_links_only_known_markers_and_escapes_text():
-    out = render.linked_text(2, "A <b>claim</b> [1] and [7] [2].", {1, 2})
+    out = render.linked_text("A <b>claim</b> [1] and [7] [2].", {1: "nr-2-1", 2: "nr-2-2"})
     assert '<a class="nr-cite" href="#nr-2-1" data-card="nr-2-1"' in out
     assert 'href="#nr-2-2"' in out and "#nr-2-7" not in out and "[7]" in out
     assert "&lt;b&gt;claim&lt;/b&gt;" in out
@@ -205,41 +201,6 @@ def served(tmp_path_factory, embedder):
     assistant.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (make browser)")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, served):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    external = []
-    page.on("request", lambda r: None if r.url.startswith(served["url"]) or r.url.startswith("data:")
-            else external.append(r.url))
-    page.goto(served["url"])
-    page.wait_for_selector("#nr-question textarea")
-    yield page
-    context.close()
-    assert external == [], f"the page fetched from outside the app: {external}"
-
-
-def ask(page, question: str) -> None:
-    """Type a question, press Ask, wait until its answer (or abstention, or error) is complete."""
-    done = page.locator(".nr-turn .nr-a:not(.nr-pending)").count()
-    page.locator("#nr-question textarea").fill(question)
-    page.click("#nr-ask")
-    page.wait_for_function("n => document.querySelectorAll('.nr-turn .nr-a:not(.nr-pending)').length > n", arg=done)
-
-
 @pytest.mark.slow
 def test_chat_streams_cites_and_follows_up(page, served):
     # Record every state the answer passes through, to see it arrive in steps.
@@ -302,29 +263,14 @@ def test_abstentions_differ_and_date_filter_excludes_the_seed(page):
     passage = closest.first.locator(".nr-passage")
     assert passage.is_visible() and "summit" in passage.inner_text()
 
-    page.locator("#nr-since input").fill("2026-01-01")
-    page.locator("#nr-since input").press("Enter")
+    open_filters(page)
+    set_text(page, "nr-since", "2026-01-01")
     ask(page, SEED_QUESTION)
     block = page.locator(".nr-turn").last.locator(".nr-a")
     assert "nr-abstained" in block.get_attribute("class")
     assert "don't say" in block.inner_text() and "No indexed article matches the filters" in block.inner_text()
     assert "since 2026-01-01" in page.locator(".nr-turn").last.locator(".nr-scope").inner_text()
     assert block.locator("a.nr-cite").count() == 0
-
-
-def upload(page, files: list[dict], folder: str = "") -> str:
-    """Upload `files` (and ingest `folder`) on the Corpus tab; returns the per-file result table."""
-    page.get_by_role("tab", name="Corpus").click()
-    page.locator("#nr-upload input[type=file]").set_input_files(files)
-    page.wait_for_function("n => document.querySelectorAll('#nr-upload .file-preview tr.file').length === n",
-                           arg=len(files))  # uploaded: the component lists every file
-    if folder:
-        page.locator("#nr-folder textarea").fill(folder)
-    page.click("#nr-ingest")
-    page.locator("#nr-ingest-result table").wait_for()
-    result = page.locator("#nr-ingest-result").inner_text()
-    page.get_by_role("tab", name="Chat").click()
-    return result
 
 
 def _row(result: str, name: str) -> str:
@@ -360,6 +306,7 @@ def test_uploaded_and_folder_articles_can_be_asked_about(page, served, tmp_path)
     assert "417" in answer.locator(".nr-text").inner_text()
     assert "2025-12-01" in answer.locator(".nr-card summary").first.inner_text()
 
+    open_filters(page)
     page.locator("#nr-sources input").click()  # the new source is offered as a filter
     page.get_by_role("option", name="Harbour Post").click()
     ask(page, "Why did workers walk out?")
@@ -370,6 +317,8 @@ def test_uploaded_and_folder_articles_can_be_asked_about(page, served, tmp_path)
 
     page.reload()  # example questions are drawn from the corpus, newest articles first
     page.wait_for_selector("#nr-question textarea")
+    page.click("#nr-new-chat")
+    page.wait_for_function("() => document.querySelectorAll('.nr-turn').length === 0")
     page.locator("#nr-examples button", has_text="Ferry strike in Lomvik").click()
     page.wait_for_function("() => document.querySelectorAll('.nr-a:not(.nr-pending)').length === 1")
     assert "Ferry strike in Lomvik" in page.locator(".nr-q").inner_text()
@@ -393,6 +342,7 @@ def test_hostile_article_is_shown_as_text_and_runs_nothing(page, served):
     ask(page, "What budget did the Quibblefrost council approve?")
     page.evaluate("() => document.querySelectorAll('details.nr-card').forEach(d => d.open = true)")
     page.locator(".nr-card summary").first.hover()
+    open_filters(page)
     page.locator("#nr-sources").click()  # the source list includes the hostile source name
     time.sleep(0.5)  # give any onerror/onload handler the chance to run
     assert page.evaluate("() => window.__pwned") is None
@@ -400,7 +350,7 @@ def test_hostile_article_is_shown_as_text_and_runs_nothing(page, served):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ui-hostile.png"), full_page=True)
     transcript = page.locator("#nr-transcript")
-    assert transcript.locator("script, img, svg, b, iframe").count() == 0
+    assert transcript.locator("script, img, svg:not(.nr-timeline), b, iframe").count() == 0
     assert page.locator("a[href^='javascript:' i]").count() == 0
     text = transcript.inner_text()
     assert "<script>window.__pwned = true" in text  # visible, as text

@@ -345,10 +345,10 @@ def test_folder_ingest_over_http_is_refused_outside_the_root(server):
     web = server["web"]
     ingest = web.fn_index("nr-folder")  # a private event, but callable by fn_index like any other
     for folder in _escapes(server):
-        html = web.event(ingest, [None, folder])[0]
+        html = web.event(ingest, [None, folder, "", ""])[0]
         assert "outside the folders this server may ingest" in html, html
     assert "7319" not in json.dumps(web.ask("What is the vault code at the Krellin savings bank?"))
-    assert "1 added" in web.event(ingest, [None, str(server["allowed"] / "news")])[0]
+    assert "1 added" in web.event(ingest, [None, str(server["allowed"] / "news"), "", ""])[0]
     assert "41 years" in web.ask("When did the Zorvath lighthouse keeper retire?")["answer"]
 
 
@@ -357,12 +357,12 @@ def test_uploads_over_http_are_capped_and_leave_nothing_behind(server):
     web = server["web"]
     ingest = web.fn_index("nr-upload")
     files = web.upload({f"blob{i}.bin": os.urandom(2**20) for i in range(40)})
-    html = web.event(ingest, [files, ""])[0]
+    html = web.event(ingest, [files, "", "", ""])[0]
     assert _kept(server["data"]) == []
     assert "40 files is over the limit of 10 per ingest" in html, html
     files = web.upload({"payload.bin": b"\x00" * 1000, "broken.jsonl": b"{oops\n",
                         "report.txt": b"The Brannock dam was finished in May, the water board said.\n"})
-    html = web.event(ingest, [files, ""])[0]
+    html = web.event(ingest, [files, "", "", ""])[0]
     assert ".bin files are not articles" in html and "invalid JSON" in html and "uploads/report.txt" in html
     assert _kept(server["data"]) == ["uploads/report.txt"]  # nothing rejected or failed, nor Gradio's copies
 

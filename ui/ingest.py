@@ -11,8 +11,10 @@ from .corpus import FolderRefused, SavedUpload, UploadRejected, allowed_folder, 
 from .render import FileResult
 
 
-def ingest_items(assistant: Assistant, files, folder: str, tick) -> list[FileResult]:
-    """Ingest the uploaded `files` (Gradio temp paths, deleted here) and the server `folder`."""
+def ingest_items(assistant: Assistant, files, folder: str, tick, *, date: str | None = None,
+                 source: str | None = None) -> list[FileResult]:
+    """Ingest the uploaded `files` (Gradio temp paths, deleted here) and the server `folder`;
+    `date` and `source` are given to the articles that have none of their own."""
     settings = assistant.settings
     results: list[FileResult] = []
     uploads = [Path(str(path)) for path in files or []]
@@ -30,12 +32,13 @@ def ingest_items(assistant: Assistant, files, folder: str, tick) -> list[FileRes
         for path in uploads:
             path.unlink(missing_ok=True)  # Gradio's temp copy: the only copy kept is in <data_dir>/uploads
     if saved:  # one ingest for all uploads: BM25 is rebuilt once, not once per file
-        results += _ingest_uploads(assistant, saved, tick)
+        results += _ingest_uploads(assistant, saved, tick, date=date, source=source)
     folder = (folder or "").strip()
     if folder:
         try:  # refused server-side too: the event can be called without the page
             where = allowed_folder(folder, settings.ingest_root)
-            results.extend(_folder_results(where, assistant.ingest([where], on_file=tick, confine=True)))
+            results.extend(_folder_results(where, assistant.ingest([where], on_file=tick, confine=True,
+                                                                         date=date, source=source)))
         except FolderRefused as exc:
             results.append(FileResult(folder, "rejected", 0, str(exc)))
         except NewsragError as exc:
@@ -50,10 +53,10 @@ def summary(results: list[FileResult]) -> str:
     return f"{len(results)} item(s) processed, {bad} with errors."
 
 
-def _ingest_uploads(assistant: Assistant, saved: list[SavedUpload], tick) -> list[FileResult]:
+def _ingest_uploads(assistant: Assistant, saved: list[SavedUpload], tick, **defaults) -> list[FileResult]:
     """Ingest the stored uploads in their own id namespace; delete those that gave no article."""
     try:
-        report = assistant.ingest([item.path for item in saved], on_file=tick, namespace="upload")
+        report = assistant.ingest([item.path for item in saved], on_file=tick, namespace="upload", **defaults)
         by_path = {Path(f.path).resolve(): f for f in report.files}
         failure = None
     except NewsragError as exc:

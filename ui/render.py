@@ -11,9 +11,11 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import urlsplit
 
 from rag.api import NOT_IN_ARTICLES, Answer, Citation, Hit, IndexStatus
+from rag.export import answer_markdown
 
 CONTEXT_CHARS = 280  # article text shown on each side of a quote
 _TEMPLATE_CHARS = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;"})
@@ -78,6 +80,7 @@ class Turn:
     answer: Answer | None = None
     passages: dict[int, Passage] = field(default_factory=dict)  # citation n -> passage
     error: str | None = None
+    backend: str | None = None  # what answered, shown under the answer ("extractive · MiniLM")
 
 
 # -- chat transcript ----------------------------------------------------------
@@ -111,7 +114,7 @@ def _filters_line(filters: dict) -> str:
     return f'<p class="nr-scope">{" · ".join(parts)}</p>' if parts else ""
 
 
-def answer_block(i: int, turn: Turn) -> str:
+def answer_block(i: int | str, turn: Turn) -> str:
     """The answer (or its streamed part, or an error) with its source cards."""
     if turn.error:
         return (f'<div class="nr-a nr-error" data-state="error"><span class="nr-who">Error</span>'
@@ -123,36 +126,52 @@ def answer_block(i: int, turn: Turn) -> str:
                 f'<p class="nr-text">{text}<span class="nr-cursor">▍</span></p></div>')
     if answer.abstained:
         return _abstention(i, turn)
-    numbers = {c.n for c in answer.citations}
     badge = ('<p class="nr-badge nr-conflict">The sources disagree: both versions are cited below.</p>'
              if answer.conflict else "")
-    cards = "".join(source_card(i, c, turn.passages.get(c.n)) for c in answer.citations)
-    sources = f'<ol class="nr-sources" aria-label="Sources">{cards}</ol>' if cards else ""
+    groups = by_article(answer.citations)
+    cards = {c.n: f"nr-{i}-{k}" for k, cites in enumerate(groups, 1) for c in cites}
+    body = "".join(article_card(f"nr-{i}-{k}", cites, turn.passages) for k, cites in enumerate(groups, 1))
+    sources = f'<ol class="nr-sources" aria-label="Sources">{body}</ol>' if body else ""
+    plot = timeline_svg([(f"nr-{i}-{k}", cites[0].date, cites[0].title) for k, cites in enumerate(groups, 1)])
     return (f'<div class="nr-a nr-answer" data-state="done"><span class="nr-who">Answer</span>{badge}'
-            f'<p class="nr-text">{linked_text(i, answer.text, numbers)}</p>{sources}{_timing(answer)}</div>')
+            f'<p class="nr-text">{linked_text(answer.text, cards)}</p>{plot}{sources}'
+            f'{_answer_tools(turn)}</div>')
 
 
-def linked_text(i: int, text: str, numbers: set[int]) -> str:
-    """Escaped answer text whose [n] markers link to the source cards of turn `i`."""
+def by_article(citations) -> list[list[Citation]]:
+    """Citations grouped by article, in the order each article is first cited."""
+    groups: dict[str, list[Citation]] = {}
+    for c in citations:
+        groups.setdefault(c.article, []).append(c)
+    return list(groups.values())
+
+
+def linked_text(text: str, cards: dict[int, str]) -> str:
+    """Escaped answer text whose [n] markers link to the card (element id) holding source n."""
     def link(m: re.Match) -> str:
         n = int(m.group(1))
-        if n not in numbers:
+        if n not in cards:
             return m.group(0)
-        return (f'<a class="nr-cite" href="#nr-{i}-{n}" data-card="nr-{i}-{n}" '
+        return (f'<a class="nr-cite" href="#{cards[n]}" data-card="{cards[n]}" '
                 f'title="Show source {n}">[{n}]</a>')
     return _MARKER.sub(link, esc(text))
 
 
-def source_card(i: int, c: Citation, p: Passage | None) -> str:
-    """A numbered card (title, date, source, link) that expands to the highlighted passage."""
-    p = p or Passage("", c.quote, "")
-    quote = (f'{"…" if p.cut_before else ""}{esc(p.before)}<mark class="nr-quote">{esc(p.quote)}</mark>'
-             f'{esc(p.after)}{"…" if p.cut_after else ""}')
-    return (f'<li><details class="nr-card" id="nr-{i}-{c.n}" data-n="{c.n}">'
-            f'<summary><span class="nr-n">{c.n}</span> <span class="nr-title">{esc(c.title)}</span>'
-            f'{_meta(c.date, c.source, c.url)}{_WEAK if c.weak else ""}</summary>'
-            f'<blockquote class="nr-passage">{quote}</blockquote>'
-            f'<p class="nr-where">{esc(c.article)}, characters {c.start}–{c.end}</p></details></li>')
+def article_card(card_id: str, cites: list[Citation], passages: dict[int, Passage]) -> str:
+    """One card per article: its numbers, title, date, source and link; open, every quote in
+    context and a button that shows the whole article with the quotes highlighted."""
+    first = cites[0]
+    numbers = "".join(f'<span class="nr-n">{c.n}</span>' for c in cites)
+    quotes = "".join(_quote(c, passages.get(c.n)) for c in cites)
+    spans = ",".join(f"{c.start}-{c.end}" for c in cites)
+    where = "; ".join(f"{c.start}–{c.end}" for c in cites)
+    weak = _WEAK if any(c.weak for c in cites) else ""
+    return (f'<li><details class="nr-card" id="{card_id}" data-article="{esc(first.article)}">'
+            f'<summary>{numbers} <span class="nr-title">{esc(first.title)}</span>'
+            f'{_meta(first.date, first.source, first.url)}{weak}</summary>{quotes}'
+            f'<p class="nr-where">{esc(first.article)}, characters {where} '
+            f'<button type="button" class="nr-full" data-article="{esc(first.article)}" data-spans="{spans}">'
+            f'Read the full article</button></p></details></li>')
 
 
 def _meta(date: str | None, source: str | None, url: str | None) -> str:
@@ -166,7 +185,79 @@ def _meta(date: str | None, source: str | None, url: str | None) -> str:
     return f'<span class="nr-meta">{" · ".join(parts)}</span>'
 
 
-def _abstention(i: int, turn: Turn) -> str:
+def _quote(c: Citation, p: Passage | None) -> str:
+    p = p or Passage("", c.quote, "")
+    return (f'<blockquote class="nr-passage" data-n="{c.n}"><span class="nr-qn">[{c.n}]</span> '
+            f'{"…" if p.cut_before else ""}{esc(p.before)}<mark class="nr-quote">{esc(p.quote)}</mark>'
+            f'{esc(p.after)}{"…" if p.cut_after else ""}</blockquote>')
+
+
+def full_article(title: str, date: str | None, source: str | None, text: str,
+                 spans: list[tuple[int, int]]) -> str:
+    """The whole article, escaped, with the cited spans highlighted (for the reading dialog)."""
+    marks, at = [], 0
+    for start, end in sorted((a, b) for a, b in spans if 0 <= a < b <= len(text)):
+        if start < at:
+            continue  # overlapping spans: the first one is highlighted
+        marks.append(f'{esc(text[at:start])}<mark class="nr-quote">{esc(text[start:end])}</mark>')
+        at = end
+    body = "".join(marks) + esc(text[at:])
+    return (f'<h3 class="nr-full-title">{esc(title)}</h3>{_meta(date, source, None)}'
+            f'<div class="nr-full-text">{body}</div>')
+
+
+TIMELINE_W, TIMELINE_H = 640, 118
+
+
+def timeline_svg(points: list[tuple[str, str | None, str]], *, label: str = "Cited articles by date") -> str:
+    """An SVG time axis with one point per (card id, date, title); each point opens its card.
+    Empty unless at least two points have distinct dates: one date is no timeline."""
+    dated = sorted((d, cid, title) for cid, d, title in points if _day(d))
+    if len({d for d, _, _ in dated}) < 2:
+        return ""
+    days = [_day(d) for d, _, _ in dated]
+    first, span = days[0], max(1, (days[-1] - days[0]).days)
+    left, right, axis = 40, TIMELINE_W - 40, 62
+    marks = []
+    for k, ((d, cid, title), day) in enumerate(zip(dated, days)):
+        x = left + (right - left) * (day - first).days / span
+        y = axis - 26 if k % 2 == 0 else axis + 34  # alternate sides so neighbours' labels do not collide
+        short = title if len(title) <= 28 else title[:27].rstrip() + "…"
+        marks.append(f'<a class="nr-tl-point" href="#{cid}" data-card="{cid}"><title>{esc(d)}: {esc(title)}</title>'
+                     f'<line x1="{x:.1f}" y1="{axis}" x2="{x:.1f}" y2="{y + (8 if k % 2 == 0 else -14)}" '
+                     f'class="nr-tl-stem"/><circle cx="{x:.1f}" cy="{axis}" r="7"/>'
+                     f'<text x="{x:.1f}" y="{y}" text-anchor="middle">{esc(d)}</text>'
+                     f'<text x="{x:.1f}" y="{y + 13}" text-anchor="middle" class="nr-tl-title">{esc(short)}</text></a>')
+    return (f'<figure class="nr-timeline-box"><svg class="nr-timeline" viewBox="0 0 {TIMELINE_W} {TIMELINE_H}" '
+            f'role="img" aria-label="{esc(label)}"><line x1="{left}" y1="{axis}" x2="{right}" y2="{axis}" '
+            f'class="nr-tl-axis"/>{"".join(marks)}</svg><figcaption>{esc(label)}: '
+            f'{esc(dated[0][0])} to {esc(dated[-1][0])}</figcaption></figure>')
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _answer_tools(turn: Turn) -> str:
+    """Copy as Markdown, and what answered: backend, embedder, time."""
+    md = esc(answer_markdown(turn.question, turn.answer))
+    copy = (f'<button type="button" class="nr-copy" data-md="{md}" '
+            f'title="Copy the answer and its sources as Markdown">Copy with sources</button>')
+    return f'<div class="nr-tools">{copy}{_answered_by(turn)}</div>'
+
+
+def _answered_by(turn: Turn) -> str:
+    parts = [f"answered by {esc(turn.backend)}"] if turn.backend else []
+    total = turn.answer.timings.get("total_ms") if turn.answer else None
+    if isinstance(total, (int, float)):
+        parts.append(f"{int(total)} ms")
+    return f'<p class="nr-timing">{" · ".join(parts)}</p>' if parts else ""
+
+
+def _abstention(i: int | str, turn: Turn) -> str:
     answer = turn.answer
     closest = "".join(closest_card(i, k, h) for k, h in enumerate(answer.closest, 1))
     if closest:
@@ -178,10 +269,10 @@ def _abstention(i: int, turn: Turn) -> str:
     # the closest articles are listed as cards, not in the words of the answer text
     head = " ".join([NOT_IN_ARTICLES, *(f"Note: {w}" for w in answer.warnings)])
     return (f'<div class="nr-a nr-abstained" data-state="done"><span class="nr-who">No answer</span>'
-            f'<p class="nr-text">{esc(head)}</p>{listing}{_timing(answer)}</div>')
+            f'<p class="nr-text">{esc(head)}</p>{listing}{_answered_by(turn)}</div>')
 
 
-def closest_card(i: int, k: int, h: Hit) -> str:
+def closest_card(i: int | str, k: int, h: Hit) -> str:
     text = h.text if len(h.text) <= 700 else h.text[:700].rsplit(" ", 1)[0] + "…"
     return (f'<li><details class="nr-card nr-near" id="nr-{i}-near-{k}">'
             f'<summary><span class="nr-title">{esc(h.title)}</span>{_meta(h.date, h.source, h.url)}</summary>'
@@ -189,16 +280,39 @@ def closest_card(i: int, k: int, h: Hit) -> str:
             f'<p class="nr-where">{esc(h.article_id)}</p></details></li>')
 
 
-def _timing(answer: Answer) -> str:
-    total = answer.timings.get("total_ms")
-    return f'<p class="nr-timing">{int(total)} ms</p>' if isinstance(total, (int, float)) else ""
+def story(hits: list[Hit], question: str) -> str:
+    """A story's articles (the best passage of each) on a time axis, then their cards by date."""
+    best = list({h.article_id: h for h in reversed(hits)}.values())[::-1]
+    if not best:
+        return '<p class="nr-sub">No indexed article is about that; try other words.</p>'
+    best.sort(key=lambda h: (_day(h.date) is None, h.date or ""))
+    ids = [f"nr-story-{k}" for k in range(1, len(best) + 1)]
+    plot = timeline_svg([(cid, h.date, h.title) for cid, h in zip(ids, best)], label=f"Articles about “{question}”")
+    undated = sum(_day(h.date) is None for h in best)
+    note = f'<p class="nr-sub">{undated} of them undated: set a date in the Corpus tab to place them.</p>' \
+        if undated else ""
+    cards = "".join(story_card(cid, h) for cid, h in zip(ids, best))
+    return f'{plot or ""}<p class="nr-sub">{len(best)} article(s), oldest first.</p>{note}' \
+           f'<ol class="nr-sources nr-story">{cards}</ol>'
+
+
+def story_card(card_id: str, h: Hit) -> str:
+    text = h.text if len(h.text) <= 700 else h.text[:700].rsplit(" ", 1)[0] + "…"
+    return (f'<li><details class="nr-card" id="{card_id}" data-article="{esc(h.article_id)}">'
+            f'<summary><span class="nr-title">{esc(h.title)}</span>{_meta(h.date, h.source, h.url)}</summary>'
+            f'<blockquote class="nr-passage">{esc(text)}</blockquote>'
+            f'<p class="nr-where">{esc(h.article_id)} <button type="button" class="nr-full" '
+            f'data-article="{esc(h.article_id)}" data-spans="{h.start}-{h.end}">Read the full article</button>'
+            f'</p></details></li>')
 
 
 # -- corpus tab ---------------------------------------------------------------
 
 def status_html(info: IndexStatus) -> str:
     """Index statistics from `Assistant.status()`."""
-    dates = " to ".join(esc(d) for d in info.date_range or []) or "none"
+    dated = info.articles - info.undated
+    span = " to ".join(esc(d) for d in info.date_range or []) or "none"
+    dates = f"{span} ({dated} dated article{'s' * (dated != 1)}; {info.undated} undated, set their dates below)"
     sources = ", ".join(esc(s) for s in info.sources) or "none recorded"
     emb, chunking = info.embedder, info.chunking
     rows = [("Articles", f"{info.articles} ({info.duplicates} duplicates stored once, {info.undated} undated)"),
@@ -230,50 +344,118 @@ def ingest_html(results: list[FileResult], summary: str) -> str:
     return f'<div class="nr-ingest-result"><p class="nr-summary">{esc(summary)}</p>{table}</div>'
 
 
+# Colours are fixed where Gradio's defaults measure under WCAG AA's 4.5:1 on white (its subdued
+# grey is 1.9:1 as a label, its orange accent 2.7:1 as text).
+SUBDUED = "#4b5563"  # 7.6:1 on white
+ACCENT_TEXT = "#9a3412"  # 7.3:1 on white
 CSS = """
 .nr-transcript { display: flex; flex-direction: column; gap: 14px; font-size: 15px; line-height: 1.5; }
-.nr-empty { color: var(--body-text-color-subdued); }
+.nr-empty { color: SUBDUED; }
 .nr-turn { display: flex; flex-direction: column; gap: 6px; }
 .nr-who { display: block; font-size: 12px; font-weight: 600; text-transform: uppercase;
-          letter-spacing: .04em; color: var(--body-text-color-subdued); }
-.nr-q { align-self: flex-end; max-width: 80%; background: var(--color-accent-soft);
+          letter-spacing: .04em; color: SUBDUED; }
+.nr-q { align-self: flex-end; max-width: 80%; background: #fff1e6; color: #1f2937;
         border-radius: 12px; padding: 8px 12px; }
 .nr-q p { margin: 0; white-space: pre-wrap; }
-.nr-scope { font-size: 12px; color: var(--body-text-color-subdued); margin: 2px 0 0 !important; }
+.nr-scope { font-size: 12px; color: SUBDUED; margin: 2px 0 0 !important; }
 .nr-a { max-width: 92%; border: 1px solid var(--border-color-primary); border-radius: 12px;
-        padding: 10px 14px; background: var(--background-fill-secondary); }
+        padding: 10px 14px; background: #fafafa; color: #1f2937; }
 .nr-text { margin: 2px 0 6px; white-space: pre-wrap; }
-.nr-cite { font-weight: 600; text-decoration: none; color: var(--color-accent); }
-.nr-cursor { color: var(--color-accent); }
-.nr-abstained { border-style: dashed; border-color: #c9a227; background: rgba(201, 162, 39, .08); }
-.nr-abstained .nr-who { color: #9a7a12; }
-.nr-error { border-color: #d64545; background: rgba(214, 69, 69, .08); }
-.nr-badge { font-weight: 600; color: #b4540a; margin: 2px 0; }
+.nr-cite { font-weight: 600; text-decoration: none; color: ACCENT; }
+.nr-cite:hover, .nr-cite:focus { text-decoration: underline; }
+.nr-cursor { color: ACCENT; }
+.nr-abstained { border-style: dashed; border-color: #c9a227; background: #fdf8e8; }
+.nr-abstained .nr-who { color: #7a5f0a; }
+.nr-error { border-color: #d64545; background: #fdf0f0; }
+.nr-badge { font-weight: 600; color: #92400e; margin: 2px 0; }
 .nr-sources, .nr-closest { margin: 6px 0 0; padding-left: 0; list-style: none;
                            display: flex; flex-direction: column; gap: 6px; }
 .nr-card { border: 1px solid var(--border-color-primary); border-radius: 8px;
-           background: var(--background-fill-primary); padding: 6px 10px; }
+           background: #ffffff; color: #1f2937; padding: 6px 10px; }
 .nr-card summary { cursor: pointer; }
-.nr-card.nr-flash { outline: 2px solid var(--color-accent); }
-.nr-n { display: inline-block; min-width: 1.6em; text-align: center; font-weight: 700;
-        border-radius: 6px; background: var(--color-accent-soft); margin-right: 4px; }
+.nr-card.nr-flash { outline: 2px solid ACCENT; }
+.nr-n { display: inline-block; min-width: 1.6em; text-align: center; font-weight: 700; color: #7c2d12;
+        border-radius: 6px; background: #ffedd5; margin-right: 4px; }
+.nr-qn { font-weight: 700; color: ACCENT; }
 .nr-title { font-weight: 600; }
-.nr-meta { display: block; font-size: 13px; color: var(--body-text-color-subdued); margin-left: 2em; }
+.nr-meta { display: block; font-size: 13px; color: SUBDUED; margin-left: 2em; }
+.nr-link { color: #1d4ed8; }
 .nr-passage { white-space: pre-wrap; margin: 8px 0 4px; padding: 6px 10px;
               border-left: 3px solid var(--border-color-primary); font-size: 14px; }
 .nr-weak { background: #fde2e1; color: #8a1c14; border-radius: 3px; padding: 0 4px; font-size: 0.85em; }
 .nr-quote { background: #fff2a8; color: #222; padding: 0 1px; border-radius: 2px; }
-.nr-where, .nr-timing, .nr-sub { font-size: 12px; color: var(--body-text-color-subdued); margin: 2px 0; }
-.nr-timing { text-align: right; }
+.nr-where, .nr-timing, .nr-sub { font-size: 12px; color: SUBDUED; margin: 2px 0; }
+.nr-tools { display: flex; justify-content: space-between; align-items: center; gap: 8px; flex-wrap: wrap; }
+.nr-copy, .nr-full { font-size: 12px; border: 1px solid #9ca3af; border-radius: 6px; background: #fff;
+                     color: #1f2937; padding: 2px 8px; cursor: pointer; }
+.nr-full { margin-left: 6px; }
+.nr-timeline-box { margin: 6px 0; }
+.nr-timeline { width: 100%; max-width: 640px; height: auto; display: block; }
+.nr-timeline figcaption, .nr-timeline-box figcaption { font-size: 12px; color: SUBDUED; }
+.nr-tl-axis { stroke: #6b7280; stroke-width: 2; }
+.nr-tl-stem { stroke: #9ca3af; stroke-width: 1; }
+.nr-tl-point circle { fill: #c2410c; stroke: #fff; stroke-width: 2; cursor: pointer; }
+.nr-tl-point:hover circle, .nr-tl-point:focus circle { fill: #7c2d12; }
+.nr-tl-point text { font-size: 11px; fill: #374151; }
+.nr-tl-point .nr-tl-title { fill: #111827; font-weight: 600; }
+.nr-dialog { max-width: min(760px, 94vw); max-height: 86vh; border: 1px solid #9ca3af; border-radius: 10px;
+             padding: 14px 18px; color: #1f2937; background: #fff; }
+.nr-dialog::backdrop { background: rgba(0, 0, 0, .35); }
+.nr-full-text { white-space: pre-wrap; font-size: 14px; line-height: 1.55; }
+.nr-dialog-close { float: right; }
 .nr-stats th, .nr-ingest th { text-align: left; padding-right: 12px; }
 .nr-ingest td { padding: 2px 10px 2px 0; vertical-align: top; }
-.nr-failed td, .nr-rejected td { color: #c03030; }
-"""
+.nr-failed td, .nr-rejected td { color: #b91c1c; }
+""".replace("SUBDUED", SUBDUED).replace("ACCENT", ACCENT_TEXT)
 
-# Our own script (nothing from an article): a click on [n] opens and shows its source card.
+# Our own script (nothing from an article). A click on [n] or a timeline point opens and shows its
+# card; open cards stay open when the transcript is redrawn; "Read the full article" asks the
+# server for the article (already escaped, quotes marked) and shows it in a dialog; "Copy" puts the
+# Markdown on the clipboard.
 ON_LOAD_JS = """
-element.addEventListener('click', (event) => {
-  const link = event.target.closest('a.nr-cite');
+const opened = new Set();
+element.addEventListener('toggle', (event) => {
+  const card = event.target;
+  if (!card.classList || !card.classList.contains('nr-card') || !card.id) return;
+  if (card.open) opened.add(card.id); else opened.delete(card.id);
+}, true);
+new MutationObserver(() => opened.forEach((id) => {
+  const card = document.getElementById(id);
+  if (card && !card.open) card.open = true;
+})).observe(element, {childList: true, subtree: true});
+const copyText = async (text) => {
+  try { await navigator.clipboard.writeText(text); return true; } catch (e) {
+    const area = document.createElement('textarea');
+    area.value = text; document.body.appendChild(area); area.select();
+    const ok = document.execCommand('copy'); area.remove(); return ok;
+  }
+};
+element.addEventListener('click', async (event) => {
+  const copy = event.target.closest('button.nr-copy');
+  if (copy) {
+    const ok = await copyText(copy.dataset.md);
+    copy.textContent = ok ? 'Copied' : 'Copy failed';
+    setTimeout(() => { copy.textContent = 'Copy with sources'; }, 1500);
+    return;
+  }
+  const full = event.target.closest('button.nr-full');
+  if (full && typeof server !== 'undefined' && server.read_article) {
+    const html = await server.read_article([full.dataset.article, full.dataset.spans]);
+    let dialog = element.querySelector('dialog.nr-dialog');
+    if (!dialog) {
+      dialog = document.createElement('dialog');
+      dialog.className = 'nr-dialog';
+      element.appendChild(dialog);
+    }
+    dialog.innerHTML = '<form method="dialog"><button class="nr-copy nr-dialog-close">Close</button></form>'
+                       + '<div class="nr-dialog-body"></div>';
+    dialog.querySelector('.nr-dialog-body').innerHTML = html;
+    dialog.showModal();
+    const mark = dialog.querySelector('mark');
+    if (mark) mark.scrollIntoView({block: 'center'});
+    return;
+  }
+  const link = event.target.closest('[data-card]');
   if (!link) return;
   const card = document.getElementById(link.dataset.card);
   if (!card) return;

@@ -12,8 +12,36 @@ from starlette.middleware import Middleware
 from .login import LoginThrottle
 
 # No web fonts: a local-first app makes no requests to Google Fonts or any CDN.
+# Gradio's default greys and orange measure 1.8-2.7:1 on white as text; these meet WCAG AA (4.5:1).
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
-                          font_mono=["ui-monospace", "monospace"])
+                          font_mono=["ui-monospace", "monospace"]).set(
+    body_text_color_subdued="#4b5563", block_label_text_color="#374151", block_info_text_color="#4b5563",
+    block_title_text_color="#374151", input_placeholder_color="#6b7280", link_text_color="#1d4ed8",
+    button_primary_background_fill="#c2410c", button_primary_background_fill_hover="#9a3412",
+    button_primary_text_color="#ffffff", checkbox_label_text_color="#1f2937")
+# Page layout: on a phone the question box stays at the bottom of the screen.
+LAYOUT_CSS = """
+@media (max-width: 640px) {
+  #nr-input-row { position: fixed; left: 0; right: 0; bottom: 0; z-index: 30; margin: 0; gap: 6px;
+                  background: var(--background-fill-primary); padding: 8px 10px;
+                  box-shadow: 0 -2px 6px rgba(0, 0, 0, .12); flex-wrap: nowrap; }
+  #nr-input-row > * { min-width: 0 !important; }
+  #nr-input-row #nr-question { flex: 1 1 auto !important; }
+  #nr-input-row button { flex: 0 0 auto !important; padding-left: 10px; padding-right: 10px; }
+  #nr-transcript { padding-bottom: 84px; }  /* the last answer is not hidden under the input */
+  .nr-q, .nr-a { max-width: 100% !important; }
+}
+"""
+# On a phone the conversations sidebar would cover the chat: it starts folded there.
+PHONE_JS = """() => {
+  if (!window.matchMedia('(max-width: 768px)').matches) return;
+  let tries = 0;
+  const fold = () => {
+    const toggle = document.querySelector('#nr-sidebar.open .toggle-button');
+    if (toggle) toggle.click(); else if (tries++ < 50) setTimeout(fold, 100);
+  };
+  fold();
+}"""
 
 
 def bind_address(host: str | None) -> str:
@@ -68,6 +96,7 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth=None,
     result = app.launch(server_name=host, server_port=port, auth=auth, share=bool(share),
                         app_kwargs={"middleware": throttle},
                         prevent_thread_lock=True, quiet=True, show_error=True, ssr_mode=False, theme=THEME,
+                        css=LAYOUT_CSS, js=PHONE_JS,
                         inbrowser=False, enable_monitoring=False,
                         max_file_size=getattr(app, "newsrag_max_file_size", None),
                         footer_links=["api", "settings"], auth_message="newsrag: sign in to ask questions.")
