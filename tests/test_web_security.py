@@ -390,3 +390,20 @@ def test_failed_sign_ins_back_off_then_the_password_works(server):
         assert list(pool.map(lambda _: web.login(*AUTH), range(12))) == [200] * 12
         burst = list(pool.map(lambda i: web.login(AUTH[0], f"parallel guess {i}"), range(24)))
     assert burst.count(400) == 5 and burst.count(429) == 19, burst  # parallel guesses judged one by one
+
+
+@pytest.mark.slow
+def test_an_exposed_server_without_auth_lets_no_visitor_edit(server):
+    env = {k: v for k, v in os.environ.items() if k != "GRADIO_TEMP_DIR"}
+    env.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
+    with served_cli("--data-dir", str(server["data"]), "--host", "0.0.0.0", env=env) as (proc, url):
+        web = Web(url)
+        delete = web.fn_index("nr-article-confirm")  # the page shows the button disabled; the event refuses too
+        assert "lets visitors read the corpus but not change it" in web.event(delete, [SEED_ID, True])[0]
+        save = web.fn_index("nr-article-source")
+        assert "not change it" in web.event(save, [SEED_ID, "1999-01-01", "Forged Wire"])[0]
+        apply = web.fn_index("nr-llm-url")  # no visitor points the server at a URL of their choosing
+        out = web.event(apply, ["openai", "m", "http://169.254.169.254/v1", "", None])
+        assert any("does not let visitors choose a model or server" in str(x) for x in out), out
+        answer = web.ask("Why was the summit cancelled?")
+        assert answer["citations"][0]["article"] == SEED_ID and answer["citations"][0]["date"] == "2025-10-21"
