@@ -19,12 +19,14 @@ from index.models import Article, ArticleRow, IndexStatus
 from index.embedder import EMBEDDERS
 from index.loaders import suffixes
 from index.store import STORES
+from index.text import titled
 
 from .answer import Answerer, is_time_sensitive
 from .changes import what_changed
 from .chat import Chat, with_context
 from .dates import filter_date, parse_time_scope, strip_time_phrase
 from .errors import ConfigError
+from .evidence import key_entities, mentions
 from .llm import LLM, make_llm
 from .llm import backends as llm_backends
 from .models import NOT_IN_ARTICLES, Answer, Citation, Hit
@@ -114,6 +116,15 @@ class Assistant:
         self._check(question)
         return self._retrieve(question, since, until, source, article, k)[1]
 
+    def about(self, question: str, *, k: int = 30, **filters) -> list[Hit]:
+        """The retrieved chunks of the articles that name what `question` is about (a story's
+        articles for a timeline): an article that never mentions "Velmora" is not on its timeline."""
+        hits = self.search(question, k=k, **filters)
+        names = key_entities(question)
+        keep = {h.article_id for h in hits
+                if all(mentions(titled(h.title, self.article_text(h.article_id)), e) for e in names)}
+        return [h for h in hits if h.article_id in keep]
+
     def changes(self, question: str, since: str | date, *, until: str | date | None = None,
                 source: str | list[str] | None = None, k: int = 30) -> Answer:
         """What changed since `since`: the facts about `question` in articles dated then or later
@@ -123,8 +134,8 @@ class Assistant:
         start, end = _date(since, "since", anchor), _date(until, "until", anchor)
         if start is None:
             raise ConfigError("give the date to compare from (since), e.g. 2025-10-01 or \"last week\"")
-        query, hits, _, _ = self._retrieve(question, source=source, k=k)
-        return what_changed(query, start, hits, self.article_text, self.index.embedder, until=end,
+        hits = self.about(question, source=source, k=k)
+        return what_changed(question, start, hits, self.article_text, self.index.embedder, until=end,
                             min_evidence=self.settings.min_evidence)
 
     def _check(self, question) -> None:

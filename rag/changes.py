@@ -6,10 +6,8 @@ from datetime import date
 
 import numpy as np
 
-from index.text import titled
-
 from .answer import note_lines, render_cited
-from .evidence import Scored, candidates, embed_sentences, key_entities, mentions, score
+from .evidence import Scored, candidates, embed_sentences, score
 from .models import Answer, Citation, Hit
 from .verify import Verified, facts
 
@@ -20,17 +18,14 @@ KEEP_RATIO = 0.6  # of the best later sentence's score: still about the question
 
 def what_changed(question: str, since: date, hits: list[Hit], article_text, embedder, *, until: date | None = None,
                  min_evidence: float = 0.0) -> Answer:
-    """The later articles' new facts about `question` among `hits` (retrieved without dates)."""
+    """The later articles' new facts about `question` among `hits` (retrieved without dates, from
+    articles about it: `Assistant.about`)."""
     sentences = candidates(hits, article_text)
     vectors = embed_sentences(sentences, embedder)
     day = [_day(s.hit.date) for s in sentences]
     undated = len({s.hit.article_id for s, d in zip(sentences, day) if d is None})
     before = [k for k, d in enumerate(day) if d is not None and d < since]
-    names = key_entities(question)  # an article that does not name what is asked about adds nothing to it
-    about = {s.hit.article_id for s in sentences
-             if all(mentions(titled(s.hit.title, article_text(s.hit.article_id)), e) for e in names)}
-    after = [k for k, d in enumerate(day) if d is not None and d >= since and (until is None or d <= until)
-             and sentences[k].hit.article_id in about]
+    after = [k for k, d in enumerate(day) if d is not None and d >= since and (until is None or d <= until)]
     warnings = (f"{undated} undated article(s) about this were left out: give them a date in the Corpus tab.",
                 ) if undated else ()
     scored = score(question, [sentences[k] for k in after], vectors[after], embedder) if after else []

@@ -248,7 +248,7 @@ class WebApp:
         if not question:
             return '<p class="nr-sub">Name a story or ask a question to see its articles by date.</p>'
         try:
-            hits = self.assistant.search(question, k=STORY_K)
+            hits = self.assistant.about(question, k=STORY_K)
             changes = self.assistant.changes(question, since.strip()) if (since or "").strip() else None
         except NewsragError as exc:
             return f'<div class="nr-a nr-error"><p class="nr-text">{render.esc(exc)}</p></div>'
@@ -372,7 +372,8 @@ class WebApp:
                 number = gr.Number(1, label="Page", precision=0, minimum=1, elem_id="nr-browse-page", scale=1)
             info = gr.Markdown(elem_id="nr-browse-info")
             table = gr.Dataframe(headers=library.HEADERS, value=[], interactive=False, wrap=True,
-                                 elem_id="nr-articles", max_height=420)
+                                 elem_id="nr-articles", max_height=420,
+                                 column_widths=["34%", "13%", "15%", "8%", "12%", "18%"])
             selected = gr.State("")
             with gr.Group(elem_id="nr-article-panel"):
                 article = gr.HTML(library.article_view(self.assistant, ""), elem_id="nr-article",

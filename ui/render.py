@@ -217,17 +217,18 @@ def timeline_svg(points: list[tuple[str, str | None, str]], *, label: str = "Cit
         return ""
     days = [_day(d) for d, _, _ in dated]
     first, span = days[0], max(1, (days[-1] - days[0]).days)
-    left, right, axis = 40, TIMELINE_W - 40, 62
+    left, right, axis = 16, TIMELINE_W - 16, 62
     marks = []
     for k, ((d, cid, title), day) in enumerate(zip(dated, days)):
         x = left + (right - left) * (day - first).days / span
         y = axis - 26 if k % 2 == 0 else axis + 34  # alternate sides so neighbours' labels do not collide
         short = title if len(title) <= 28 else title[:27].rstrip() + "…"
+        anchor = "start" if x < left + 90 else "end" if x > right - 90 else "middle"  # labels stay inside
         marks.append(f'<a class="nr-tl-point" href="#{cid}" data-card="{cid}"><title>{esc(d)}: {esc(title)}</title>'
                      f'<line x1="{x:.1f}" y1="{axis}" x2="{x:.1f}" y2="{y + (8 if k % 2 == 0 else -14)}" '
                      f'class="nr-tl-stem"/><circle cx="{x:.1f}" cy="{axis}" r="7"/>'
-                     f'<text x="{x:.1f}" y="{y}" text-anchor="middle">{esc(d)}</text>'
-                     f'<text x="{x:.1f}" y="{y + 13}" text-anchor="middle" class="nr-tl-title">{esc(short)}</text></a>')
+                     f'<text x="{x:.1f}" y="{y}" text-anchor="{anchor}">{esc(d)}</text>'
+                     f'<text x="{x:.1f}" y="{y + 13}" text-anchor="{anchor}" class="nr-tl-title">{esc(short)}</text></a>')
     return (f'<figure class="nr-timeline-box"><svg class="nr-timeline" viewBox="0 0 {TIMELINE_W} {TIMELINE_H}" '
             f'role="img" aria-label="{esc(label)}"><line x1="{left}" y1="{axis}" x2="{right}" y2="{axis}" '
             f'class="nr-tl-axis"/>{"".join(marks)}</svg><figcaption>{esc(label)}: '
@@ -361,7 +362,7 @@ CSS = """
 .nr-a { max-width: 92%; border: 1px solid var(--border-color-primary); border-radius: 12px;
         padding: 10px 14px; background: #fafafa; color: #1f2937; }
 .nr-text { margin: 2px 0 6px; white-space: pre-wrap; }
-.nr-cite { font-weight: 600; text-decoration: none; color: ACCENT; }
+.nr-cite { font-weight: 600; text-decoration: none; color: ACCENT; padding: 0 !important; margin: 0 !important; }
 .nr-cite:hover, .nr-cite:focus { text-decoration: underline; }
 .nr-cursor { color: ACCENT; }
 .nr-abstained { border-style: dashed; border-color: #c9a227; background: #fdf8e8; }
@@ -390,7 +391,7 @@ CSS = """
                      color: #1f2937; padding: 2px 8px; cursor: pointer; }
 .nr-full { margin-left: 6px; }
 .nr-timeline-box { margin: 6px 0; }
-.nr-timeline { width: 100%; max-width: 640px; height: auto; display: block; }
+.nr-timeline { width: 100%; max-width: 820px; height: auto; display: block; }
 .nr-timeline figcaption, .nr-timeline-box figcaption { font-size: 12px; color: SUBDUED; }
 .nr-tl-axis { stroke: #6b7280; stroke-width: 2; }
 .nr-tl-stem { stroke: #9ca3af; stroke-width: 1; }
