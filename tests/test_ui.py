@@ -99,6 +99,25 @@ def test_abstention_lists_closest_articles():
     assert "<img" not in html and "The closest articles are" not in html
 
 
+def test_conversations_belong_to_the_user_or_the_browser(tmp_path):
+    from rag.conversations import ConversationStore
+    from ui.history import History, browser_secret, owner_of
+
+    assert owner_of("b1", "ann") == "user:ann" and owner_of("b1", None) == "browser:b1"
+    assert owner_of(None, None) is None  # an event racing the page's load owns nothing
+    history = History(ConversationStore(tmp_path / "c.sqlite"), tmp_path)
+    assert history.choices(None) == [] and history.export(None, "x") == (None, None)
+    assert browser_secret(tmp_path) == browser_secret(tmp_path)  # kept: a restart knows its browsers
+    assert oct((tmp_path / "ui-secret").stat().st_mode & 0o777) == "0o600"
+
+
+def test_timeline_needs_two_dates_and_escapes_titles():
+    assert render.timeline_svg([("a", "2025-01-01", "One"), ("b", "2025-01-01", "Same day")]) == ""
+    svg = render.timeline_svg([("a", "2025-01-01", "<b>x</b>"), ("b", "2025-03-01", "Two"), ("c", None, "Undated")])
+    assert svg.count('class="nr-tl-point"') == 2 and "<b>" not in svg and "&lt;b&gt;" in svg
+    assert 'data-card="a"' in svg and "2025-01-01 to 2025-03-01" in svg
+
+
 # -- uploads (fast) -------------------------------------------------------------
 
 def test_upload_names_are_sanitised(tmp_path):

@@ -238,7 +238,8 @@ def test_cards_copy_and_export(browser, served):
     answer = page.locator(".nr-turn").last.locator(".nr-answer")
     cards = answer.locator(".nr-card")
     articles = [cards.nth(k).get_attribute("data-article") for k in range(cards.count())]
-    assert len(articles) == len(set(articles))  # one card per article, with all its quotes
+    assert len(articles) == len(set(articles)) >= 2  # one card per article, with all its quotes
+    assert answer.locator("svg.nr-timeline .nr-tl-point").count() == len(articles)  # cited dates, plotted
     opened = cards.first.get_attribute("id")
     cards.first.locator("summary").click()
     ask(page, SEED_QUESTION)  # the next answer redraws the transcript: the open card stays open
@@ -303,7 +304,7 @@ def test_contrast_of_labels_markers_and_meta_text(page, served):
     page.locator(".nr-card summary").first.click()
     ratios = page.evaluate(CONTRAST, KEY_TEXT)
     low = {sel: [round(r, 2) for r in found if r < 4.5] for sel, found in ratios.items()}
-    assert all(ratios[sel] for sel in ("a.nr-cite", ".nr-meta", ".nr-timing", ".nr-scope")), ratios
+    assert all(ratios.values()), ratios  # every kind of text was found on the page and measured
     assert not any(low.values()), low
 
 
