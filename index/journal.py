@@ -45,7 +45,7 @@ class Journal:
         """Store a batch of planned files' articles and duplicates, counting them in `report`."""
         writes = [w for item in batch for w in item.writes]
         alias_list = [a for item in batch for a in item.aliases]
-        touched = [a.id for a, _, _ in writes] + [a.id for a, _ in alias_list]
+        touched = [a.id for a, _, _ in writes] + [a.id for a, _, _ in alias_list]
         texts = [embedding_text(a, c) for a, chunks, _ in writes for c in chunks]
         vectors = self.embedder.embed_batch(texts) if texts else None
         with self.registry.transaction():
@@ -60,10 +60,12 @@ class Journal:
         with self.registry.transaction():
             for article, chunks, _ in writes:
                 self.registry.put_article(article, [chunk_id(article, c) for c in chunks], chunks)
-            for article, canonical in alias_list:
+            for article, canonical, similarity in alias_list:
                 self.registry.remove_article(article.id)
-                self.registry.put_alias(article.id, canonical, article.origin)
+                self.registry.put_alias(article, canonical, 1.0 if similarity is None else similarity)
             for item in batch:
+                for article_id, sig in item.signatures.items():
+                    self.registry.put_signature(article_id, sig)
                 if item.loaded and not item.problems:
                     self.registry.put_file(item.loaded.origin, item.loaded.file_hash)
         fresh = set(new_ids)
@@ -76,18 +78,20 @@ class Journal:
             else:
                 report.updated += 1
         report.duplicate += len(alias_list)
-        report.duplicates.extend((a.id, canonical) for a, canonical in alias_list)
+        report.duplicates.extend((a.id, canonical) for a, canonical, sim in alias_list if sim is None)
+        report.copies.extend((a.id, canonical, sim) for a, canonical, sim in alias_list if sim is not None)
         report.chunks_written += len(new_ids)
 
     def remove(self, article_ids: list[str]) -> None:
-        """Delete articles (and any duplicates that pointed at them) from the index."""
+        """Delete articles (and the copies that pointed at them: `Index` stores those again) from
+        the index."""
         with self.registry.transaction():
             self.registry.mark_pending(article_ids)
         old = self.registry.chunk_ids(article_ids)
         with self.registry.transaction():
             for aid in article_ids:
                 for alias_id, alias_origin in self.registry.aliases_of(aid):
-                    # the duplicate's file is re-read next time and stored in its own right
+                    # its file is re-read next time, should a crash come before it is stored again
                     self.registry.remove_article(alias_id)
                     self.registry.forget_file(alias_origin)
                 self._forget(aid)

@@ -128,11 +128,12 @@ class FileReport:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
-    duplicate: int = 0  # same text as a stored article: recorded as an alias
+    duplicate: int = 0  # the same text as a stored article, or a near copy of one: recorded as an alias
     failed: int = 0  # files or records that could not be loaded
     chunks: int = 0  # chunks embedded and written for it
     problems: tuple[str, ...] = ()
-    duplicate_of: tuple[str, ...] = ()
+    duplicate_of: tuple[str, ...] = ()  # the stored articles with the same text
+    copy_of: tuple[str, ...] = ()  # the stored articles it is a near copy of
     warnings: tuple[str, ...] = ()  # stored all the same: an impossible date dropped, a record repeated
 
     @property
@@ -161,6 +162,7 @@ class IngestReport:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (duplicate id, stored id)
+    copies: list[tuple[str, str, float]] = field(default_factory=list)  # (copy id, stored id, similarity)
     files: list[FileReport] = field(default_factory=list)  # one per file, in the order read
 
     def merge(self, other: "IngestReport") -> None:

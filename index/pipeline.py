@@ -19,9 +19,9 @@ from .errors import DiskFullError
 from .journal import Journal
 from .lexical import LexicalIndex
 from .loaders import DEFAULT_EXCLUDE, DEFAULT_MAX_BYTES, discover
-from . import manifest
+from . import manifest, neardup
 from .models import Article, ArticleRow, FileReport, IndexStatus, IngestReport
-from .plan import Planned, plan
+from .plan import Classifier, Planned, plan
 from .registry import Registry
 from .text import check_date, check_source
 from .store import CHROMA_PORT, StoreConfig, VectorStore, disk_full, open_store
@@ -39,6 +39,7 @@ class IndexConfig:
     max_file_bytes: int = DEFAULT_MAX_BYTES
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     batch_chunks: int = 256  # chunks embedded and written per batch
+    near_duplicate: float = neardup.DEFAULT_THRESHOLD  # similarity at which an article is a copy
 
 
 class Index:
@@ -122,7 +123,7 @@ class Index:
         bar = _progress(len(files), progress)
         batch: list[Planned] = []
         for done, item in enumerate(plan(files, self.registry, self.chunking, self.embedder.count_tokens,
-                                              self.config.max_file_bytes, namespace, defaults), 1):
+                                         self.config.max_file_bytes, self._near(), namespace, defaults), 1):
             bar.update(1)
             origin = str(item.src.path)
             if on_file:
@@ -162,8 +163,33 @@ class Index:
             elif origin in clean:
                 gone.extend(set(ids) - produced[origin])  # records no longer in the file
         if gone:
-            self.journal.remove(gone)
+            self._remove(gone)
             report.removed += len(gone)
+
+    def _near(self) -> neardup.NearDuplicates:
+        """The stored originals' signatures; an index from before them gets them now, once."""
+        unsigned = self.registry.unsigned()
+        if unsigned:
+            with self.registry.transaction():
+                for article_id, text in unsigned:
+                    sig = neardup.signature(text)
+                    if sig is not None:
+                        self.registry.put_signature(article_id, neardup.to_bytes(sig))
+        return neardup.NearDuplicates(self.config.near_duplicate, self.registry.signatures())
+
+    def _remove(self, article_ids: list[str]) -> None:
+        """Remove articles; the oldest copy of a removed original takes its place (cited from then
+        on, the other copies folded into it again when they still are near)."""
+        gone = set(article_ids)
+        copies = [a for aid in article_ids for a, _ in self.registry.copies_of(aid) if a.text and a.id not in gone]
+        self.journal.remove(article_ids)
+        if not copies:
+            return
+        item = Planned(src=None, loaded=None)
+        classifier = Classifier(self.registry, self.chunking, self.embedder.count_tokens, self._near())
+        for article in sorted(copies, key=lambda a: (a.date is None, a.date or "", a.id)):
+            classifier.classify(article, item)
+        self.journal.write([item], IngestReport())
 
     @staticmethod
     def _fail(report: IngestReport, problems) -> None:
@@ -182,7 +208,7 @@ class Index:
         article = self.registry.article(article_id)
         if article is None:
             return False
-        self._guarded(self.journal.remove, [article_id])
+        self._guarded(self._remove, [article_id])
         with self.registry.transaction():
             self.registry.put_tombstone(article_id, article.text_hash)
         uploads = (self.data_dir / "uploads").absolute()
@@ -224,7 +250,7 @@ class Index:
                 for aid in ids]
         report = IngestReport(removed=len(gone))
         if gone:
-            self._guarded(self.journal.remove, gone)
+            self._guarded(self._remove, gone)
             LexicalIndex.refresh(self.lexical_dir, self.registry)
         return report
 

@@ -1,5 +1,5 @@
 """Ingest planning: each file loaded, its articles given their ids and classified against the
-registry (new, changed, unchanged, a duplicate of stored text, or refused for taking another
+registry (new, changed, unchanged, a copy of a stored article, or refused for taking another
 file's id) and chunked, in a background thread while the caller embeds and writes."""
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
+from . import neardup
 from .chunking import ChunkSettings, chunk_article
 from .loaders import SourceFile, iter_loaded
 from .models import Article, Chunk, FileReport, LoadedFile, LoadProblem
@@ -22,7 +23,9 @@ class Planned:
     src: SourceFile
     loaded: LoadedFile | None  # None: the file's bytes are unchanged
     writes: list[tuple[Article, list[Chunk], bool]] = field(default_factory=list)  # (article, chunks, is_new)
-    aliases: list[tuple[Article, str]] = field(default_factory=list)  # (article, canonical id)
+    # (article, canonical id, similarity): a copy, cited as the canonical; similarity None: the same text
+    aliases: list[tuple[Article, str, float | None]] = field(default_factory=list)
+    signatures: dict[str, bytes | None] = field(default_factory=dict)  # of each article written
     unchanged: int = 0
     problems: list[LoadProblem] = field(default_factory=list)  # the loader's, then id clashes
     warnings: list[LoadProblem] = field(default_factory=list)
@@ -43,19 +46,20 @@ class Planned:
                           unchanged=self.unchanged if self.loaded else stored, duplicate=len(self.aliases),
                           failed=len(self.problems), chunks=self.n_chunks,
                           problems=tuple(map(str, self.problems)),
-                          duplicate_of=tuple(canonical for _, canonical in self.aliases),
+                          duplicate_of=tuple(canonical for _, canonical, sim in self.aliases if sim is None),
+                          copy_of=tuple(canonical for _, canonical, sim in self.aliases if sim is not None),
                           warnings=tuple(map(str, self.warnings)))
 
 
 def plan(files: list[SourceFile], registry: Registry, chunking: ChunkSettings, count_tokens: Callable[[str], int],
-         max_bytes: int, namespace: str | None = None, defaults: dict | None = None) -> Iterator[Planned]:
+         max_bytes: int, near: neardup.NearDuplicates, namespace: str | None = None,
+         defaults: dict | None = None) -> Iterator[Planned]:
     """Load, classify and chunk in a background thread; yields `Planned` in file order.
+    `near` holds the stored originals' signatures (and takes the new ones).
     `defaults` ({"date", "source"}) fill what an article lacks; a date or source set by hand wins."""
-    hashes = registry.hashes()
+    classifier = Classifier(registry, chunking, count_tokens, near)
+    holders = classifier.holders
     edits, deleted = registry.edits(), registry.tombstones()
-    aliases = registry.aliases()
-    owner = {text: aid for aid, (_, text) in hashes.items()}  # text hash -> stored article
-    holders = {aid: origin for origin, ids in registry.ids_by_origin().items() for aid in ids}
     claimed: dict[str, Article] = {}  # id -> the article that took it in this ingest
     known_files = registry.file_hashes()
     out: queue.Queue = queue.Queue(maxsize=64)
@@ -74,7 +78,7 @@ def plan(files: list[SourceFile], registry: Registry, chunking: ChunkSettings, c
                         continue
                     article = _with_metadata(article, edits.get(article.id), defaults or {})
                     if _claim(article, item, claimed, holders):
-                        _classify(article, item, hashes, aliases, owner, holders, chunking, count_tokens)
+                        classifier.classify(article, item)
                 out.put(item)
         except BaseException as exc:  # hand any failure to the consumer
             out.put(exc)
@@ -116,21 +120,42 @@ def _claim(article: Article, item: Planned, claimed: dict[str, Article], holders
     return True
 
 
-def _classify(article: Article, item: Planned, hashes: dict, aliases: dict, owner: dict, holders: dict,
-              chunking: ChunkSettings, count_tokens: Callable[[str], int]) -> None:
-    stored = hashes.get(article.id)
-    canonical = owner.get(article.text_hash)
-    if stored and stored[0] == article.content_hash and holders.get(article.id) == article.origin:
-        item.unchanged += 1
-    elif canonical and canonical != article.id:
-        if aliases.get(article.id) == canonical:
+class Classifier:
+    """What an article asks of the index: nothing (unchanged), an alias (the same text as a stored
+    article, or a near copy of one), or a write of its chunks."""
+
+    def __init__(self, registry: Registry, chunking: ChunkSettings, count_tokens: Callable[[str], int],
+                 near: neardup.NearDuplicates) -> None:
+        self.hashes = registry.hashes()
+        self.aliases = registry.alias_hashes()
+        self.owner = {text: aid for aid, (_, text) in self.hashes.items()}  # text hash -> stored article
+        self.holders = {aid: origin for origin, ids in registry.ids_by_origin().items() for aid in ids}
+        self.chunking, self.count_tokens, self.near = chunking, count_tokens, near
+
+    def classify(self, article: Article, item: Planned) -> None:
+        stored = self.hashes.get(article.id)
+        canonical = self.owner.get(article.text_hash)
+        alias = self.aliases.get(article.id)
+        if stored and stored[0] == article.content_hash and self.holders.get(article.id) == article.origin:
             item.unchanged += 1
+        elif alias and alias[1] == article.content_hash and self.holders.get(article.id) == article.origin:
+            item.unchanged += 1
+        elif canonical and canonical != article.id:
+            item.aliases.append((article, canonical, None))
         else:
-            item.aliases.append((article, canonical))
-    else:
-        chunks = chunk_article(article, chunking, count_tokens)
-        item.writes.append((article, chunks, stored is None))
-        owner[article.text_hash] = article.id
+            sig = neardup.signature(article.text)
+            # a stored original stays one when edited; anything else may be a copy
+            found = None if stored else self.near.match(sig, exclude=article.id)
+            if found:
+                item.aliases.append((article, *found))
+                return
+            item.writes.append((article, chunk_article(article, self.chunking, self.count_tokens), stored is None))
+            item.signatures[article.id] = None if sig is None else neardup.to_bytes(sig)
+            self.owner[article.text_hash] = article.id
+            if sig is None:
+                self.near.remove(article.id)
+            else:
+                self.near.add(article.id, sig)
 
 
 def _same_file(holder: str, origin: str) -> bool:

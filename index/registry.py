@@ -21,7 +21,12 @@ CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, article_id TEXT NOT NULL, idx INTEGER NOT NULL,
     start INTEGER NOT NULL, end INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+-- an article stored as another's copy (same text, or a near copy): cited as that one, its own
+-- metadata and text kept, so it can take the original's place when that is removed
 CREATE TABLE IF NOT EXISTS aliases (id TEXT PRIMARY KEY, canonical TEXT NOT NULL, origin TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS aliases_canonical ON aliases(canonical);
+-- the MinHash signature of each stored article's text (near-copy detection, neardup.py)
+CREATE TABLE IF NOT EXISTS signatures (id TEXT PRIMARY KEY, sig BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS files (origin TEXT PRIMARY KEY, file_hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pending (article_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -34,6 +39,9 @@ CREATE TABLE IF NOT EXISTS roots (path TEXT NOT NULL, namespace TEXT NOT NULL, P
 INSERT OR IGNORE INTO meta VALUES ('generation', 0);
 """
 _FIELDS = ("id", "title", "date", "source", "url", "author", "origin", "text")
+# added to `aliases` after its first version: an index from before gets them, empty
+_ALIAS_COLUMNS = (("title", "TEXT"), ("date", "TEXT"), ("source", "TEXT"), ("url", "TEXT"), ("author", "TEXT"),
+                  ("text", "TEXT"), ("content_hash", "TEXT"), ("similarity", "REAL"))
 _SORTS = {"date": "a.date IS NULL, a.date", "title": "lower(a.title)", "source": "a.source IS NULL, lower(a.source)",
           "chunks": "chunks", "id": "a.id"}
 BROWSE_LIMIT = 500
@@ -46,6 +54,10 @@ class Registry:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a committed article survives kill -9 and power loss
         self.db.executescript(_SCHEMA)
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(aliases)")}
+        for name, kind in _ALIAS_COLUMNS:
+            if name not in have:
+                self.db.execute(f"ALTER TABLE aliases ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         self.db.close()
@@ -80,6 +92,27 @@ class Registry:
 
     def aliases(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT id, canonical FROM aliases"))
+
+    def alias_hashes(self) -> dict[str, tuple[str, str | None]]:
+        """alias id -> (canonical id, the alias's content hash; None if stored before it was kept)."""
+        return {i: (c, h) for i, c, h in self.db.execute("SELECT id, canonical, content_hash FROM aliases")}
+
+    def copies_of(self, canonical: str) -> list[tuple[Article, float]]:
+        """Each article stored as a copy of `canonical`, with its similarity (1.0: the same text),
+        oldest first. Its text is "" when it was stored before copies kept theirs."""
+        rows = self.db.execute(
+            f"SELECT {', '.join(_FIELDS)}, similarity FROM aliases WHERE canonical=? "
+            "ORDER BY date IS NULL, date, id", (canonical,))
+        return [(Article(**{k: v or "" if k in ("text", "title") else v for k, v in zip(_FIELDS, row)}),
+                 row[-1] if row[-1] is not None else 1.0) for row in rows]
+
+    def signatures(self) -> Iterable[tuple[str, bytes]]:
+        return self.db.execute("SELECT id, sig FROM signatures")
+
+    def unsigned(self) -> list[tuple[str, str]]:
+        """(id, text) of the stored articles without a signature (an index from before them)."""
+        return self.db.execute("SELECT a.id, a.text FROM articles a LEFT JOIN signatures s ON s.id = a.id "
+                               "WHERE s.id IS NULL").fetchall()
 
     def ids_by_origin(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -203,9 +236,21 @@ class Registry:
         self.db.execute("DELETE FROM articles WHERE id=?", (article_id,))
         self.db.execute("DELETE FROM chunks WHERE article_id=?", (article_id,))
         self.db.execute("DELETE FROM aliases WHERE id=?", (article_id,))
+        self.db.execute("DELETE FROM signatures WHERE id=?", (article_id,))
 
-    def put_alias(self, article_id: str, canonical: str, origin: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO aliases VALUES (?,?,?)", (article_id, canonical, origin))
+    def put_alias(self, article: Article, canonical: str, similarity: float) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO aliases (id, canonical, origin, title, date, source, url, author, text, "
+            "content_hash, similarity) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (article.id, canonical, article.origin, article.title, article.date, article.source, article.url,
+             article.author, article.text, article.content_hash, similarity))
+
+    def put_signature(self, article_id: str, sig: bytes | None) -> None:
+        """None: the text is too short to have one."""
+        if sig is None:
+            self.db.execute("DELETE FROM signatures WHERE id=?", (article_id,))
+        else:
+            self.db.execute("INSERT OR REPLACE INTO signatures VALUES (?,?)", (article_id, sig))
 
     def put_edit(self, article_id: str, date: str | None, source: str | None) -> None:
         self.db.execute("INSERT OR REPLACE INTO edits VALUES (?,?,?)", (article_id, date, source))

@@ -29,7 +29,7 @@ from .errors import ConfigError
 from .evidence import key_entities, mentions
 from .llm import LLM, make_llm
 from .llm import backends as llm_backends
-from .models import NOT_IN_ARTICLES, Answer, Citation, Hit
+from .models import NOT_IN_ARTICLES, Answer, Citation, Copy, Hit
 from .reader import make_reader
 from .rerank import RERANKERS, make_reranker
 from .retrieval import Filters, Retriever
@@ -135,8 +135,8 @@ class Assistant:
         if start is None:
             raise ConfigError("give the date to compare from (since), e.g. 2025-10-01 or \"last week\"")
         hits = self.about(question, source=source, k=k)
-        return what_changed(question, start, hits, self.article_text, self.index.embedder, until=end,
-                            min_evidence=self.settings.min_evidence)
+        return self._reported(what_changed(question, start, hits, self.article_text, self.index.embedder,
+                                           until=end, min_evidence=self.settings.min_evidence))
 
     def _check(self, question) -> None:
         if not isinstance(question, str):
@@ -190,8 +190,18 @@ class Assistant:
             if isinstance(item, Answer):
                 item.timings.update(retrieval_ms=round(1000 * (retrieved - started)),
                                     total_ms=round(1000 * (time.perf_counter() - started)))
-                item = dataclasses.replace(item, question=question, degraded=bool(down))
+                item = dataclasses.replace(self._reported(item), question=question, degraded=bool(down))
             yield item
+
+    def _reported(self, answer: Answer) -> Answer:
+        """Each citation with the other sources of its story: its article's stored copies."""
+        if not answer.citations:
+            return answer
+        with self._lock:
+            copies = {c.article: self.index.registry.copies_of(c.article) for c in answer.citations}
+        return dataclasses.replace(answer, citations=tuple(
+            dataclasses.replace(c, also=tuple(Copy(a.id, a.title, a.source, a.date, a.url) for a, _ in copies[c.article]))
+            for c in answer.citations))
 
     def article_text(self, article_id: str) -> str:
         """The stored text of an article (citation offsets index into it); '' if unknown."""
@@ -340,5 +350,5 @@ def _tuple(value) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-__all__ = ["NOT_IN_ARTICLES", "Answer", "IndexStatus", "embedder_backends", "reranker_backends", "store_backends", "suffixes", "Assistant", "Citation", "FileReport", "Hit", "IngestReport", "ingest", "llm_backends",
+__all__ = ["NOT_IN_ARTICLES", "Answer", "IndexStatus", "embedder_backends", "reranker_backends", "store_backends", "suffixes", "Assistant", "Citation", "Copy", "FileReport", "Hit", "IngestReport", "ingest", "llm_backends",
            "open_index", "status"]

@@ -149,6 +149,9 @@ def cmd_ingest(args) -> int:
     else:
         for dup, canonical in report.duplicates:
             print(f"duplicate: {dup} has the same text as {canonical}; stored once")
+        for copy, canonical, similarity in report.copies:
+            print(f"copy: {copy} is a near copy of {canonical} ({similarity:.0%} similar); cited as it, "
+                  "\"also reported by\" this one")
         print(f"ingest: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
               f"{report.duplicate} duplicate, {report.removed} removed, {report.failed} failed; "
               f"{report.chunks_written} chunks written in {report.seconds:.1f} s")
@@ -200,6 +203,8 @@ def render(answer: Answer) -> str:
         meta = ", ".join(x for x in (c.date or "undated", c.source, c.url) if x)
         weak = " (weak match: check the passage)" if c.weak else ""
         lines.append(f"  [{c.n}] {c.title} ({meta}) {c.article}:{c.start}-{c.end}{weak}\n      “{c.quote}”")
+        if c.also:
+            lines.append(f"      {c.also_reported()}")
     return "\n".join(lines)
 
 

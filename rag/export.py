@@ -35,7 +35,8 @@ def _source(c: Citation) -> str:
     about = ", ".join(part for part in (c.source, c.date or "undated") if part) + (f" — {c.url}" if c.url else "")
     quote = "\n".join(f"> {line}" if line else ">" for line in c.quote.splitlines() or [""])
     # the blank line ends the blockquote: a line right after it would join the quote (lazy continuation)
-    return f"[{c.n}] {c.title} — {about}\n{quote}\n\n({c.article}, characters {c.start}–{c.end})"
+    also = f" {c.also_reported()}" if c.also else ""
+    return f"[{c.n}] {c.title} — {about}\n{quote}\n\n({c.article}, characters {c.start}–{c.end}){also}"
 
 
 def conversation_markdown(conv: Conversation, turns: list[SavedTurn]) -> str:

@@ -30,6 +30,18 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Copy:
+    """The same story from another source (a near copy, or the same text), folded into the
+    citation of the article stored first: "also reported by"."""
+
+    article: str
+    title: str
+    source: str | None
+    date: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
 class Citation:
     n: int
     article: str
@@ -41,15 +53,25 @@ class Citation:
     start: int
     end: int
     weak: bool = False  # the quoted sentence matches the question only weakly: check it
+    also: tuple[Copy, ...] = ()  # other sources of the same story, oldest first
+
+    def also_reported(self) -> str:
+        """'Also reported by 2 sources: Reuters (2025-10-02), AP (undated).', or '' with no copies."""
+        if not self.also:
+            return ""
+        names = ", ".join(f"{c.source or c.title or c.article} ({c.date or 'undated'})" for c in self.also)
+        return f"Also reported by {len(self.also)} source{'s' * (len(self.also) != 1)}: {names}."
 
     def to_dict(self) -> dict:
         return {"n": self.n, "article": self.article, "title": self.title, "date": self.date,
                 "source": self.source, "url": self.url, "quote": self.quote, "start": self.start, "end": self.end,
-                "weak": self.weak}
+                "weak": self.weak, "also_reported_by": [asdict(c) for c in self.also]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Citation":
-        return cls(**d)
+        d = dict(d)
+        also = tuple(Copy(**c) for c in d.pop("also_reported_by", ()))
+        return cls(**d, also=also)
 
 
 NOT_IN_ARTICLES = "The articles in the corpus don't say."  # an abstention's first sentence

@@ -66,6 +66,9 @@ class Settings:
     max_question_chars: int = _s(2000, "longer questions are refused (the web chat's box holds as many)")
     batch_chunks: int = _s(IndexConfig.batch_chunks, "chunks embedded and written per batch (smaller: less lost "
                                                       "to a crash)")
+    near_duplicate: float = _s(IndexConfig.near_duplicate, "an article at least this similar to a stored one "
+                                "(MinHash estimate of word 3-shingle Jaccard) is stored as its copy: cited "
+                                "once, \"also reported by\" (1.0: only the same text)")
     max_file_mb: float = _s(DEFAULT_MAX_BYTES / 2**20, "files larger than this are refused")
     ingest_root: tuple[Path, ...] = _s((), "folders the web UI may ingest from, with everything under them "
                                            f"(env: separated by {os.pathsep!r}); none: folder ingest from the web is off")
@@ -95,7 +98,8 @@ class Settings:
                 raise ConfigError(f"{exc}; set --chunk-size/--chunk-overlap accordingly") from exc
         return IndexConfig(data_dir=Path(self.data_dir), chunking=chunking, embedder=self.embedder,
                            model_path=self.embed_model_path, chroma_host=self.chroma_host, store=self.store,
-                           chroma_port=self.chroma_port, batch_chunks=self.batch_chunks, max_file_bytes=int(self.max_file_mb * 2**20))
+                           chroma_port=self.chroma_port, batch_chunks=self.batch_chunks, max_file_bytes=int(self.max_file_mb * 2**20),
+                           near_duplicate=self.near_duplicate)
 
 
     def retrieval_settings(self) -> RetrievalSettings:

@@ -204,9 +204,10 @@ def test_cli_ask_json_contract(seed_dir):
     assert set(data) == {"answer", "abstained", "citations"} and data["abstained"] is False
     text = (SEEDS / SEED_ID).read_text()
     for c in data["citations"]:
-        assert set(c) == {"n", "article", "title", "date", "source", "url", "quote", "start", "end", "weak"}
+        assert set(c) == {"n", "article", "title", "date", "source", "url", "quote", "start", "end", "weak",
+                          "also_reported_by"}
         assert isinstance(c["n"], int) and isinstance(c["start"], int) and isinstance(c["end"], int)
-        assert c["quote"] in text
+        assert c["quote"] in text and c["also_reported_by"] == []  # the seed has no copies
     bad = run_cli("ask", SEED_Q, "--since", "after the war", "--data-dir", str(seed_dir))
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
 

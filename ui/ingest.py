@@ -80,6 +80,8 @@ def _file_result(name: str, report: FileReport | None, folder: Path) -> FileResu
     if report is None:
         return FileResult(name, "failed", 0, "the ingest did not read this file")
     notes = [f"same text as {canonical}, stored once" for canonical in report.duplicate_of]
+    notes += [f"a near copy of {canonical}: cited as it, \"also reported by\" this one"
+              for canonical in report.copy_of]
     notes += [_short(p, folder) for p in (*report.problems, *report.warnings)]
     if report.unchanged and not (report.added or report.updated or notes):
         notes.append("already indexed")

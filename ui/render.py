@@ -168,20 +168,34 @@ def article_card(card_id: str, cites: list[Citation], passages: dict[int, Passag
     weak = _WEAK if any(c.weak for c in cites) else ""
     return (f'<li><details class="nr-card" id="{card_id}" data-article="{esc(first.article)}">'
             f'<summary>{numbers} <span class="nr-title">{esc(first.title)}</span>'
-            f'{_meta(first.date, first.source, first.url)}{weak}</summary>{quotes}'
+            f'{_meta(first.date, first.source, first.url)}{weak}</summary>{quotes}{_also(first)}'
             f'<p class="nr-where">{esc(first.article)}, characters {where} '
             f'<button type="button" class="nr-full" data-article="{esc(first.article)}" data-spans="{spans}">'
             f'Read the full article</button></p></details></li>')
+
+
+def _also(c: Citation) -> str:
+    """The other sources of the story, each with its date and link."""
+    if not c.also:
+        return ""
+    items = "".join(f'<li>{esc(x.source or x.title or x.article)} <span class="nr-date">{esc(x.date or "undated")}'
+                    f'</span>{_link(x.url)}</li>' for x in c.also)
+    return (f'<div class="nr-also"><span class="nr-also-n">Also reported by {len(c.also)} '
+            f'source{"s" * (len(c.also) != 1)}:</span><ul>{items}</ul></div>')
+
+
+def _link(url: str | None) -> str:
+    link = safe_url(url)
+    return (f' <a class="nr-link" href="{link}" target="_blank" rel="noopener noreferrer nofollow">open article ↗</a>'
+            if link else "")
 
 
 def _meta(date: str | None, source: str | None, url: str | None) -> str:
     parts = [f'<span class="nr-date">{esc(date) if date else "undated"}</span>']
     if source:
         parts.append(f'<span class="nr-source">{esc(source)}</span>')
-    link = safe_url(url)
-    if link:
-        parts.append(f'<a class="nr-link" href="{link}" target="_blank" rel="noopener noreferrer nofollow">'
-                     f'open article ↗</a>')
+    if safe_url(url):
+        parts.append(_link(url).strip())
     return f'<span class="nr-meta">{" · ".join(parts)}</span>'
 
 
@@ -386,6 +400,8 @@ CSS = """
 .nr-weak { background: #fde2e1; color: #8a1c14; border-radius: 3px; padding: 0 4px; font-size: 0.85em; }
 .nr-quote { background: #fff2a8; color: #222; padding: 0 1px; border-radius: 2px; }
 .nr-where, .nr-timing, .nr-sub { font-size: 12px; color: SUBDUED; margin: 2px 0; }
+.nr-also { font-size: 13px; color: SUBDUED; margin: 4px 0; }
+.nr-also ul { margin: 2px 0 2px 1.2em; padding: 0; }
 .nr-tools { display: flex; justify-content: space-between; align-items: center; gap: 8px; flex-wrap: wrap; }
 .nr-copy, .nr-full { font-size: 12px; border: 1px solid #9ca3af; border-radius: 6px; background: #fff;
                      color: #1f2937; padding: 2px 8px; cursor: pointer; }
