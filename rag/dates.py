@@ -206,8 +206,11 @@ def _filter_span(value: str, anchor: date) -> tuple[date, date] | None:
             word = m["n"].lower()
             n = 1 if word in ("a", "an") else int(word) if word.isdigit() else _NUMBERS[word]
             unit = m["u"].lower()
-            day = (anchor - timedelta(days=n * (7 if unit == "week" else 1)) if unit in ("day", "week")
-                   else _months_back(anchor, n * (12 if unit == "year" else 1)))
+            try:
+                day = (anchor - timedelta(days=n * (7 if unit == "week" else 1)) if unit in ("day", "week")
+                       else _months_back(anchor, n * (12 if unit == "year" else 1)))
+            except (OverflowError, ValueError):
+                day = date.min  # before year 1: as far back as the calendar goes
             return day, day
         # a lone month or year reads as a date after a preposition: "2024" as "in 2024"
         for phrase in (value, f"in {value}"):

@@ -36,7 +36,8 @@ _NEGATION = re.compile(r"\b(?:not(?!\s+only\b)|no(?!\.?\s*\d)|never|neither|nor|
 _CLAUSE = re.compile(r"[\n,;:.!?()]|\bbut\b", re.IGNORECASE)
 # Opposite verbs as stemmed terms: "fell" against evidence that only says "rose" reverses it.
 _OPPOSITES = (({"rise", "rose", "risen"}, {"fall", "fell", "fallen"}), ({"increas"}, {"decreas"}),
-              ({"win", "won"}, {"lose", "lost"}), ({"approv"}, {"reject"}), ({"accept"}, {"refus"}))
+              ({"win", "won"}, {"lose", "lost"}), ({"approv"}, {"reject"}), ({"accept"}, {"refus"}),
+              ({"open", "reopen"}, {"close", "shut"}))
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,9 @@ NO_MEETING = next(line for line in SEED.splitlines() if "no meeting" in line)
     ("Leeds lost the final 2-1 at Wembley.", "Leeds won the final 2-1 at Wembley."),
     ("The council rejected the plan for a new bridge.", "The council approved the plan for a new bridge."),
     ("The union refused the pay offer on Friday.", "The union accepted the pay offer on Friday."),
+    ("The ministers met without Lavrov in Budapest.", "The ministers met with Lavrov in Budapest."),
+    ("The Quenmar museum closed on Monday.", "The Quenmar museum opened on Monday."),
+    ("The Quenmar museum opened on Monday.", "The Quenmar museum was shut on Monday."),
 ])
 def test_a_sentence_that_negates_or_reverses_its_evidence_is_not_supported(embedder, sentence, source):
     assert support_score(sentence, source, embedder) < 0.55

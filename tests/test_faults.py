@@ -4,8 +4,10 @@ too long or not text. A Chroma server going away is in test_chroma_server.py."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -46,8 +48,11 @@ def remote(index, server: LLMServer, **settings) -> Assistant:
 def test_a_dripping_server_is_cut_off_at_the_deadline(kind):
     with LLMServer(reply="one two three four five six seven eight nine ten " * 3) as server:
         server.drip = 0.2  # each wait is short: a per-read timeout never fires
+        started = time.monotonic()
         with pytest.raises(LLMError, match=r"did not finish its reply within 1 s.*bounds the whole reply"):
             client(kind, server.url, timeout=1.0).generate(MESSAGES)
+        # the whole reply would drip for 6 s: the deadline, not the reply's end, stopped it
+        assert time.monotonic() - started < 4
         assert server.disconnected.wait(10), "the client did not hang up"
 
 
@@ -151,9 +156,11 @@ def test_a_full_disk_stops_the_ingest_clearly_and_reads_keep_working(small_disk,
     shutil.copy(SEEDS / SEED_ID, seeds / SEED_ID)
     more = tmp_path / "more"
     more.mkdir()
-    for i in range(100):
+    vocabulary = sorted(set((SEEDS / SEED_ID).read_text().split()))
+    for i in range(100):  # a hundred different stories: none a near copy of another
+        rng = random.Random(i)
         (more / f"{i:03}.txt").write_text(f"Story {i}\n\n" + " ".join(
-            f"Council meeting {i} heard that bridge number {j} needs repairs costing {i * j} pounds." for j in range(12)))
+            " ".join(rng.choices(vocabulary, k=14)) + "." for _ in range(12)))
     config = IndexConfig(data_dir=data)
     index = Index(config, embedder=embedder)
     index.ingest([seeds])

@@ -155,6 +155,22 @@ def test_extreme_dates_never_crash_a_time_question(bot, question):
     bot.ask(question)  # an answer or an abstention, never OverflowError
 
 
+def test_the_oldest_valid_date_as_the_newest_article_never_crashes(make_index, corpus):
+    """0001-01-01 as the anchor: "last week" and "3 days ago" reach before year 1."""
+    from rag.api import Assistant
+    from rag.settings import Settings
+
+    index = make_index()
+    index.ingest([corpus])
+    bot = Assistant(Settings(data_dir=index.data_dir), index=index)
+    for article in bot.articles():
+        bot.set_metadata(article.id, date="0001-01-01" if article.date else None, source=article.source)
+    assert bot.retriever.anchor().isoformat() == "0001-01-01"
+    for question in ("What happened last week?", "What was reported since December?", "What is the latest news?"):
+        bot.ask(question)  # an answer or an abstention, never OverflowError
+    bot.ask("Why was the summit cancelled?", since="3 days ago", until="0001-01-01")
+
+
 def test_impossible_date_already_in_an_index_does_not_break_questions(make_index, corpus):
     """An index built before dates were checked may hold 2025-11-31: questions still work."""
     from rag.api import Assistant
@@ -173,7 +189,7 @@ def test_impossible_date_already_in_an_index_does_not_break_questions(make_index
 
 # -- linear time, bounded chunks ----------------------------------------------------
 
-def _best_time(fn, *args, repeat: int = 3) -> float:
+def _best_time(fn, *args, repeat: int = 5) -> float:
     best = float("inf")
     for _ in range(repeat):
         started = time.perf_counter()
@@ -186,7 +202,7 @@ def _best_time(fn, *args, repeat: int = 3) -> float:
 def test_sentence_splitting_is_linear(unit):
     from index.chunking import sentence_spans
 
-    n = 200_000 // len(unit)
+    n = 1_000_000 // len(unit)  # tens of milliseconds: a busy machine's jitter is a small part of it
     small, large = _best_time(sentence_spans, unit * n), _best_time(sentence_spans, unit * 2 * n)
     assert large <= 3 * max(small, 1e-3), (unit, small, large)  # quadratic would be 4x
 
