@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
@@ -65,6 +66,8 @@ def plan(files: list[SourceFile], registry: Registry, chunking: ChunkSettings, c
     out: queue.Queue = queue.Queue(maxsize=64)
 
     def produce() -> None:
+        reader = Registry.reader(registry.path)  # this thread's own connection: the caller's is writing
+        classifier.text_of = reader.text
         try:
             for src, loaded in iter_loaded(files, max_bytes, known_files):
                 item = Planned(src, loaded)
@@ -82,6 +85,8 @@ def plan(files: list[SourceFile], registry: Registry, chunking: ChunkSettings, c
                 out.put(item)
         except BaseException as exc:  # hand any failure to the consumer
             out.put(exc)
+        finally:
+            reader.close()
         out.put(None)
 
     thread = threading.Thread(target=produce, name="newsrag-loader", daemon=True)
@@ -122,10 +127,14 @@ def _claim(article: Article, item: Planned, claimed: dict[str, Article], holders
 
 class Classifier:
     """What an article asks of the index: nothing (unchanged), an alias (the same text as a stored
-    article, or a near copy of one), or a write of its chunks."""
+    article, or a near copy of one that adds no sentence), or a write of its chunks."""
+
+    RECENT = 4096  # texts planned in this ingest kept for copy checks: far more than can be uncommitted
 
     def __init__(self, registry: Registry, chunking: ChunkSettings, count_tokens: Callable[[str], int],
                  near: neardup.NearDuplicates) -> None:
+        self.text_of: Callable[[str], str | None] = registry.text  # a stored article's text
+        self._recent: OrderedDict[str, str] = OrderedDict()
         self.hashes = registry.hashes()
         self.aliases = registry.alias_hashes()
         self.owner = {text: aid for aid, (_, text) in self.hashes.items()}  # text hash -> stored article
@@ -146,16 +155,23 @@ class Classifier:
             sig = neardup.signature(article.text)
             # a stored original stays one when edited; anything else may be a copy
             found = None if stored else self.near.match(sig, exclude=article.id)
-            if found:
+            if found and not neardup.adds_sentences(article.text, self._original(found[0])):
                 item.aliases.append((article, *found))
                 return
             item.writes.append((article, chunk_article(article, self.chunking, self.count_tokens), stored is None))
             item.signatures[article.id] = None if sig is None else neardup.to_bytes(sig)
             self.owner[article.text_hash] = article.id
+            self._recent[article.id] = article.text
+            self._recent.move_to_end(article.id)
+            if len(self._recent) > self.RECENT:
+                self._recent.popitem(last=False)
             if sig is None:
                 self.near.remove(article.id)
             else:
                 self.near.add(article.id, sig)
+
+    def _original(self, article_id: str) -> str:
+        return self._recent.get(article_id) or self.text_of(article_id) or ""
 
 
 def _same_file(holder: str, origin: str) -> bool:

@@ -49,6 +49,7 @@ BROWSE_LIMIT = 500
 
 class Registry:
     def __init__(self, path: Path) -> None:
+        self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -58,6 +59,14 @@ class Registry:
         for name, kind in _ALIAS_COLUMNS:
             if name not in have:
                 self.db.execute(f"ALTER TABLE aliases ADD COLUMN {name} {kind}")
+
+    @classmethod
+    def reader(cls, path: Path) -> "Registry":
+        """A read-only connection to the registry at `path`, for another thread."""
+        self = cls.__new__(cls)
+        self.path = path
+        self.db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        return self
 
     def close(self) -> None:
         self.db.close()
@@ -156,6 +165,10 @@ class Registry:
     def article(self, article_id: str) -> Article | None:
         row = self.db.execute(f"SELECT {', '.join(_FIELDS)} FROM articles WHERE id=?", (article_id,)).fetchone()
         return Article(**dict(zip(_FIELDS, row))) if row else None
+
+    def text(self, article_id: str) -> str | None:
+        row = self.db.execute("SELECT text FROM articles WHERE id=?", (article_id,)).fetchone()
+        return row[0] if row else None
 
     def articles(self) -> Iterable[Article]:
         for row in self.db.execute(f"SELECT {', '.join(_FIELDS)} FROM articles ORDER BY id"):

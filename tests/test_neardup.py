@@ -120,6 +120,19 @@ def test_a_copy_added_later_folds_and_a_different_story_does_not(bot, tmp_path):
     assert bot.ask(QUESTION).citations[0].also[0].title == "Velmora port still shut"
 
 
+def test_an_update_that_adds_a_sentence_is_stored_apart(bot, tmp_path):
+    write(tmp_path / "first", "wire.json", [original()])
+    bot.ingest([tmp_path / "first"])
+    update = article("wire-1b", "Velmora dockers reject mediator's plan", STORY + [
+        "Late on Tuesday the mediator's compromise was rejected by the strikers, who accused the "
+        "harbour authority of hiring replacement crews from abroad."], "Baltic Wire", "2025-10-08")
+    write(tmp_path / "later", "update.json", [update])
+    report = bot.ingest([tmp_path / "later"])
+    assert (report.added, report.copies) == (1, [])  # its new fact stays searchable
+    answer = bot.ask("Who rejected the mediator's compromise at Velmora?")
+    assert "wire-1b" in cited_articles(answer)
+
+
 def test_an_index_from_before_signatures_gets_them(bot, tmp_path):
     write(tmp_path / "first", "wire.json", [original()])
     bot.ingest([tmp_path / "first"])

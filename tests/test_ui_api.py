@@ -20,7 +20,7 @@ AUTH = ("reader", "correct horse")
 QUESTIONS = ["Why was the summit cancelled?", "What did the Kremlin spokesperson say?",
              "What will the EU discuss in Brussels?", "What is the price of bananas in Peru?"]
 CONTRACT = {"answer", "abstained", "citations"}
-CITATION_KEYS = {"n", "article", "title", "date", "source", "url", "quote", "start", "end", "weak"}
+CITATION_KEYS = {"n", "article", "title", "date", "source", "url", "quote", "start", "end", "weak", "also_reported_by"}
 
 
 @pytest.fixture(scope="module")
