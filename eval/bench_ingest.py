@@ -1,6 +1,6 @@
 """Ingest benchmark: the pipeline against raw `SentenceTransformer.encode()` of the same chunks.
 
-    python -m eval.bench_ingest [--corpus DIR] [--limit N] [--backends onnx,onnx-int8]
+    python -m eval.bench_ingest [--corpus DIR] [--limit N] [--backends onnx,onnx-int8] [--workers 2]
 
 Uses the BBC corpus in ../shared/corpora/bbc-news when present, else generates 2,000 articles.
 Prints throughputs and ratios measured in this one process (no timed assertions anywhere).
@@ -11,6 +11,8 @@ import argparse
 import os
 import random
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,9 +22,9 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from index import ChunkSettings, Index, IndexConfig  # noqa: E402
-from index.chunking import chunk_article, embedding_text  # noqa: E402
-from index.embedder import make_embedder  # noqa: E402
-from index.loaders import discover, iter_loaded  # noqa: E402
+from index.chunking import embedding_text  # noqa: E402
+from index.embedder import DEFAULT_BACKEND, make_embedder  # noqa: E402
+from index.loaders import discover  # noqa: E402
 
 BBC = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "bbc-news"
 
@@ -45,17 +47,10 @@ def generate_corpus(folder: Path, n: int = 2000, seed: int = 7) -> Path:
     return folder
 
 
-def pipeline_texts(corpus: Path, embedder, settings: ChunkSettings) -> list[str]:
-    """Exactly what the pipeline embeds: each distinct article's chunks, headline-prefixed."""
-    files, _ = discover([corpus])
-    seen, texts = set(), []
-    for _, loaded in iter_loaded(files, 50 * 2**20):
-        for article in loaded.articles:
-            if article.text_hash in seen:
-                continue  # duplicates are stored once, so never embedded twice
-            seen.add(article.text_hash)
-            texts += [embedding_text(article, c) for c in chunk_article(article, settings, embedder.count_tokens)]
-    return texts
+def stored_texts(index: Index) -> list[str]:
+    """Exactly what the pipeline embedded: each stored article's chunks, headline-prefixed (an
+    identical or near copy of another is stored as its alias, never embedded)."""
+    return [embedding_text(a, c) for a in index.registry.articles() for c in index.registry.chunks_of(a)]
 
 
 def timed(fn):
@@ -69,6 +64,8 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, help="folder of articles (default: BBC, else generated)")
     parser.add_argument("--limit", type=int, help="use only the first N files (quick runs)")
     parser.add_argument("--backends", default="onnx,onnx-int8", help="extra embedders to compare ('' for none)")
+    parser.add_argument("--workers", type=int, help="also ingest into a `chroma run` server with 1 and N "
+                                                     "worker processes (the default embedder) and compare")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="newsrag-bench-"))
@@ -82,24 +79,23 @@ def main() -> None:
         corpus = subset
     settings = ChunkSettings()
     torch_embedder = make_embedder("sentence-transformers")
-    texts = pipeline_texts(corpus, torch_embedder, settings)
-    print(f"corpus: {corpus} | {len(texts)} distinct chunks of <= {settings.size} tokens")
-    torch_embedder.embed_batch(texts[:64])  # load and warm up before any clock starts
-
-    base, raw_s = timed(lambda: torch_embedder.model.encode(texts, batch_size=32, normalize_embeddings=True))
-    raw_rate = len(texts) / raw_s
-    print(f"raw encode() (torch fp32):   {raw_rate:7.1f} chunks/s   ({raw_s:.1f} s)   1.00x")
+    torch_embedder.embed_batch(["warm up"] * 64)  # loaded before any clock starts
 
     def ingest(backend, embedder):
         data = work / f"data-{backend}"
         index = Index(IndexConfig(data_dir=data, chunking=settings, embedder=backend), embedder=embedder)
         report, secs = timed(lambda: index.ingest([corpus]))
         again, re_secs = timed(lambda: index.ingest([corpus]))
+        texts = stored_texts(index)
         index.close()
         assert report.chunks_written == len(texts) and again.chunks_written == 0
-        return secs, re_secs
+        return secs, re_secs, texts
 
-    secs, re_secs = ingest("sentence-transformers", torch_embedder)
+    secs, re_secs, texts = ingest("sentence-transformers", torch_embedder)
+    print(f"corpus: {corpus} | {len(texts)} distinct chunks of <= {settings.size} tokens")
+    base, raw_s = timed(lambda: torch_embedder.model.encode(texts, batch_size=32, normalize_embeddings=True))
+    raw_rate = len(texts) / raw_s
+    print(f"raw encode() (torch fp32):   {raw_rate:7.1f} chunks/s   ({raw_s:.1f} s)   1.00x")
     print(f"newsrag ingest (torch fp32): {len(texts) / secs:7.1f} chunks/s   ({secs:.1f} s)   "
           f"{raw_s / secs:.2f}x raw encode")
     print(f"re-ingest unchanged:         {re_secs:7.2f} s   {secs / re_secs:.0f}x faster than the first ingest")
@@ -110,11 +106,45 @@ def main() -> None:
         vecs, enc_s = timed(lambda: embedder.embed_batch(texts))
         cos = np.sum(vecs * base, axis=1)
         top1 = _self_retrieval(texts, base, vecs, torch_embedder, embedder)
-        secs, _ = ingest(backend, embedder)
+        secs, _, _ = ingest(backend, embedder)
         print(f"{backend:>11} embed_batch:    {len(texts) / enc_s:7.1f} chunks/s   {raw_s / enc_s:.2f}x raw | "
               f"ingest {raw_s / secs:.2f}x raw | cosine to torch mean {cos.mean():.4f} min {cos.min():.4f} | "
               f"source chunk at rank 1: {top1[1]:.3f} vs torch {top1[0]:.3f} | first build {build_s:.0f} s")
+    if args.workers:
+        one, many = (_server_ingest(corpus, settings, work, w) for w in (1, args.workers))
+        print(f"chroma run, {DEFAULT_BACKEND}: 1 worker {len(texts) / one:.1f} chunks/s, {args.workers} workers "
+              f"{len(texts) / many:.1f} chunks/s: {one / many:.2f}x on {os.cpu_count()} cores")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def _server_ingest(corpus: Path, settings: ChunkSettings, work: Path, workers: int) -> float:
+    """Seconds to ingest `corpus` into a fresh `chroma run` with `workers` processes (their start counted)."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    chroma = Path(sys.executable).parent / "chroma"
+    server = subprocess.Popen([str(chroma), "run", "--path", str(work / f"chroma-{workers}"), "--host", "127.0.0.1",
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        index = Index(IndexConfig(data_dir=work / f"data-w{workers}", chunking=settings, cache_dir=work / "models",
+                                  chroma_host="127.0.0.1", chroma_port=port, workers=workers))
+        index.embedder.embed_batch(["warm up"])  # the one-process run's model loaded before the clock
+        report, secs = timed(lambda: index.ingest([corpus]))
+        assert report.chunks_written == index.store.count()
+        index.close()
+        return secs
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 def _self_retrieval(texts, base, vecs, torch_embedder, embedder, n: int = 400) -> tuple[float, float]:

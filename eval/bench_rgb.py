@@ -21,7 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from eval.runner import parse_llm  # noqa: E402
 from index import Index  # noqa: E402
-from index.embedder import make_embedder  # noqa: E402
+from index.embedder import DEFAULT_BACKEND, make_embedder  # noqa: E402
 from rag.api import Assistant  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
@@ -100,10 +100,11 @@ def main(argv: list[str] | None = None, embedder=None) -> dict:
                         help="answer backend (default: extractive), as BACKEND[@MODEL][/READER], e.g. local@qwen2.5-coder-1.5b")
     parser.add_argument("--rerank", default="none", help="reranker: none (default), mmr, cross-encoder:PATH")
     parser.add_argument("--data", type=Path, default=RGB, help="path to en_fact.json")
+    parser.add_argument("--embedder", default=DEFAULT_BACKEND, help=f"embedding backend (default {DEFAULT_BACKEND})")
     args = parser.parse_args(argv)
 
     records = load(args.data, args.limit)
-    embedder = embedder or make_embedder(Settings().embedder)  # loaded once for both settings
+    embedder = embedder or make_embedder(args.embedder, cache_dir=Settings().models_dir())  # loaded once for both
     work = Path(tempfile.mkdtemp(prefix="newsrag-rgb-"))
     started = time.perf_counter()
     result: dict = {"questions": len(records), "llm": args.llm, "rerank": args.rerank}

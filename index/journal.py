@@ -4,6 +4,8 @@ registry, delete the stale chunks, clear pending. A kill -9 anywhere leaves a st
 repairs on the next open."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .chunking import embedding_text
 from .embedder import Embedder
 from .models import Article, Chunk, IngestReport
@@ -11,6 +13,21 @@ from .plan import Planned
 from .registry import Registry
 from .store import VectorStore
 from .text import date_number
+
+
+@dataclass
+class Staged:
+    """A batch marked pending, with the chunks the store must hold before it is committed."""
+
+    batch: list[Planned]
+    writes: list
+    aliases: list
+    touched: list[str]
+    old: dict[str, set[str]]  # the articles' chunk ids before: dropped unless written again
+    ids: list[str]
+    texts: list[str]  # what is embedded: the chunk with its headline
+    chunks: list[Chunk]
+    metas: list[dict]
 
 
 class Journal:
@@ -43,44 +60,50 @@ class Journal:
 
     def write(self, batch: list[Planned], report: IngestReport) -> None:
         """Store a batch of planned files' articles and duplicates, counting them in `report`."""
+        staged = self.stage(batch)
+        if staged.ids:
+            self.store.upsert(staged.ids, self.embedder.embed_batch(staged.texts), staged.chunks, staged.metas)
+        self.commit(staged, report)
+
+    def stage(self, batch: list[Planned]) -> "Staged":
+        """Mark a batch's articles pending: its chunks may now be upserted, here or by a worker."""
         writes = [w for item in batch for w in item.writes]
-        alias_list = [a for item in batch for a in item.aliases]
-        touched = [a.id for a, _, _ in writes] + [a.id for a, _, _ in alias_list]
-        texts = [embedding_text(a, c) for a, chunks, _ in writes for c in chunks]
-        vectors = self.embedder.embed_batch(texts) if texts else None
+        aliases = [a for item in batch for a in item.aliases]
+        touched = [a.id for a, _, _ in writes] + [a.id for a, _, _ in aliases]
         with self.registry.transaction():
             self.registry.mark_pending(touched)
-        old = self.registry.chunk_ids(touched)
-        new_ids: list[str] = []
-        if texts:
-            all_chunks = [c for _, chunks, _ in writes for c in chunks]
-            new_ids = [chunk_id(a, c) for a, chunks, _ in writes for c in chunks]
-            metas = [chunk_meta(a, c) for a, chunks, _ in writes for c in chunks]
-            self.store.upsert(new_ids, vectors, all_chunks, metas)
+        return Staged(batch, writes, aliases, touched, old=self.registry.chunk_ids(touched),
+                      ids=[chunk_id(a, c) for a, chunks, _ in writes for c in chunks],
+                      texts=[embedding_text(a, c) for a, chunks, _ in writes for c in chunks],
+                      chunks=[c for _, chunks, _ in writes for c in chunks],
+                      metas=[chunk_meta(a, c) for a, chunks, _ in writes for c in chunks])
+
+    def commit(self, staged: "Staged", report: IngestReport) -> None:
+        """Once the store holds a staged batch's chunks: record them, drop the stale ones."""
         with self.registry.transaction():
-            for article, chunks, _ in writes:
+            for article, chunks, _ in staged.writes:
                 self.registry.put_article(article, [chunk_id(article, c) for c in chunks], chunks)
-            for article, canonical, similarity in alias_list:
+            for article, canonical, similarity in staged.aliases:
                 self.registry.remove_article(article.id)
                 self.registry.put_alias(article, canonical, 1.0 if similarity is None else similarity)
-            for item in batch:
+            for item in staged.batch:
                 for article_id, sig in item.signatures.items():
                     self.registry.put_signature(article_id, sig)
                 if item.loaded and not item.problems:
                     self.registry.put_file(item.loaded.origin, item.loaded.file_hash)
-        fresh = set(new_ids)
-        self.store.delete([cid for ids in old.values() for cid in ids if cid not in fresh])
+        fresh = set(staged.ids)
+        self.store.delete([cid for ids in staged.old.values() for cid in ids if cid not in fresh])
         with self.registry.transaction():
-            self.registry.clear_pending(touched)
-        for article, _, is_new in writes:
+            self.registry.clear_pending(staged.touched)
+        for article, _, is_new in staged.writes:
             if is_new:
                 report.added += 1
             else:
                 report.updated += 1
-        report.duplicate += len(alias_list)
-        report.duplicates.extend((a.id, canonical) for a, canonical, sim in alias_list if sim is None)
-        report.copies.extend((a.id, canonical, sim) for a, canonical, sim in alias_list if sim is not None)
-        report.chunks_written += len(new_ids)
+        report.duplicate += len(staged.aliases)
+        report.duplicates.extend((a.id, canonical) for a, canonical, sim in staged.aliases if sim is None)
+        report.copies.extend((a.id, canonical, sim) for a, canonical, sim in staged.aliases if sim is not None)
+        report.chunks_written += len(staged.ids)
 
     def remove(self, article_ids: list[str]) -> None:
         """Delete articles (and the copies that pointed at them: `Index` stores those again) from

@@ -158,6 +158,7 @@ class IngestReport:
     removed: int = 0
     failed: int = 0
     chunks_written: int = 0
+    worker_processes: int = 0  # processes that embedded and upserted (0: the ingest's own, --workers 1)
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

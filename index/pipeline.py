@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .chunking import ChunkSettings
-from .embedder import Embedder, make_embedder
+from .embedder import Embedder, backend_for, make_embedder
 from .errors import DiskFullError
 from .journal import Journal
 from .lexical import LexicalIndex
@@ -23,6 +23,7 @@ from . import manifest, neardup
 from .models import Article, ArticleRow, FileReport, IndexStatus, IngestReport
 from .plan import Classifier, Planned, plan
 from .registry import Registry
+from .workers import Workers
 from .text import check_date, check_source
 from .store import CHROMA_PORT, StoreConfig, VectorStore, disk_full, open_store
 
@@ -31,8 +32,9 @@ from .store import CHROMA_PORT, StoreConfig, VectorStore, disk_full, open_store
 class IndexConfig:
     data_dir: Path = Path(".newsrag")
     chunking: ChunkSettings | None = None  # None: as the index was built, else the defaults
-    embedder: str = "sentence-transformers"
+    embedder: str | None = None  # None: as the index was built, else embedder.DEFAULT_BACKEND
     model_path: Path | None = None
+    cache_dir: Path | None = None  # where ONNX exports are built once; None: <data_dir>/models
     chroma_host: str | None = None
     chroma_port: int = CHROMA_PORT
     store: str = "chroma"
@@ -40,6 +42,7 @@ class IndexConfig:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     batch_chunks: int = 256  # chunks embedded and written per batch
     near_duplicate: float = neardup.DEFAULT_THRESHOLD  # similarity at which an article is a copy
+    workers: int = 1  # processes that embed and upsert (more than 1 needs a Chroma server)
 
 
 class Index:
@@ -48,13 +51,15 @@ class Index:
     def __init__(self, config: IndexConfig, embedder: Embedder | None = None, rebuild: bool = False) -> None:
         self.config = config
         self.data_dir = Path(config.data_dir)
-        self.embedder = embedder or make_embedder(config.embedder, config.model_path,
-                                                  cache_dir=self.data_dir / "models")
-        self.store: VectorStore = open_store(StoreConfig(self.data_dir, config.chroma_host, config.chroma_port,
-                                                         backend=config.store))
+        self.store_config = StoreConfig(self.data_dir, config.chroma_host, config.chroma_port, backend=config.store)
+        self.store: VectorStore = open_store(self.store_config)
         if rebuild:
             self._wipe()
         recorded = manifest.read(self.data_dir)
+        built = recorded["embedder"] if recorded else self.store.identity()  # a server's collection says too
+        self.backend = config.embedder or backend_for(built)
+        self.cache_dir = config.cache_dir or self.data_dir / "models"
+        self.embedder = embedder or make_embedder(self.backend, config.model_path, cache_dir=self.cache_dir)
         self.chunking = config.chunking or (ChunkSettings(**recorded["chunking"]) if recorded else ChunkSettings())
         self.build = {"embedder": self.embedder.identity,
                       "chunking": {"size": self.chunking.size, "overlap": self.chunking.overlap}}
@@ -69,8 +74,7 @@ class Index:
         for name in ("registry.sqlite", "registry.sqlite-wal", "registry.sqlite-shm", "manifest.json"):
             (self.data_dir / name).unlink(missing_ok=True)
         shutil.rmtree(self.lexical_dir, ignore_errors=True)
-        self.store = open_store(StoreConfig(self.data_dir, self.config.chroma_host, self.config.chroma_port,
-                                           backend=self.config.store))
+        self.store = open_store(self.store_config)
 
     @property
     def lexical_dir(self) -> Path:
@@ -122,6 +126,7 @@ class Index:
         clean: set[str] = set()  # origins loaded without any problem
         bar = _progress(len(files), progress)
         batch: list[Planned] = []
+        write = self._writer(report)
         for done, item in enumerate(plan(files, self.registry, self.chunking, self.embedder.count_tokens,
                                          self.config.max_file_bytes, self._near(), namespace, defaults), 1):
             bar.update(1)
@@ -142,15 +147,39 @@ class Index:
             report.unchanged += item.unchanged
             batch.append(item)
             if sum(p.n_chunks for p in batch) >= self.config.batch_chunks:
-                self.journal.write(batch, report)
+                write(batch)
                 batch = []
-        self.journal.write(batch, report)
+        write(batch)
+        write(None)
         bar.close()
         if prune:
             self._prune(paths, unreadable, by_origin, produced, clean, report)
         LexicalIndex.refresh(self.lexical_dir, self.registry)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
+
+    def _writer(self, report: IngestReport) -> Callable[[list[Planned] | None], None]:
+        """Writes a batch (None: the last has been given), here or through the worker processes."""
+        if self.config.workers <= 1:
+            def write_here(batch: list[Planned] | None) -> None:
+                if batch is not None:
+                    self.journal.write(batch, report)
+            return write_here
+        pool = Workers(self.config.workers, self.backend, self.config.model_path, self.cache_dir,
+                       self.store_config, self.embedder.identity)
+
+        def write(batch: list[Planned] | None) -> None:
+            try:
+                stored = pool.drain() if batch is None else pool.submit(self.journal.stage(batch))
+                for staged in stored:
+                    self.journal.commit(staged, report)
+            except BaseException:
+                pool.close()  # what a worker did not finish stays pending: `recover` repairs it
+                raise
+            if batch is None:
+                pool.close()
+                report.worker_processes = len(pool.pids)
+        return write
 
     def _prune(self, paths, unreadable, by_origin, produced, clean, report: IngestReport) -> None:
         roots = [Path(p).absolute() for p in paths]

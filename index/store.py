@@ -72,6 +72,10 @@ class VectorStore(ABC):
     def check_identity(self, identity: dict) -> None:
         """Refuse to mix vectors of another embedder into this store."""
 
+    def identity(self) -> dict | None:
+        """The embedder identity the stored vectors were made with, if the store records it."""
+        return None
+
 
 class ChromaStore(VectorStore):
     def __init__(self, config: StoreConfig) -> None:
@@ -153,9 +157,13 @@ class ChromaStore(VectorStore):
                              "Free some space on that disk, or move the index to one with room (--data-dir), "
                              "then run the ingest again.")
 
-    def check_identity(self, identity: dict) -> None:
+    def identity(self) -> dict | None:
         stored = {k[len("embedder_"):]: v for k, v in (self.collection.metadata or {}).items()
                   if k.startswith("embedder_")}
+        return stored or None
+
+    def check_identity(self, identity: dict) -> None:
+        stored = self.identity()
         if not stored:
             with self._calls():
                 self.collection.modify(metadata={f"embedder_{k}": v for k, v in identity.items()})

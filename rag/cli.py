@@ -18,7 +18,7 @@ from .settings import Settings
 
 # Which settings each command takes as flags; flags, help and NEWSRAG_* names come from `Settings`.
 INDEX = ("data_dir", "store", "chroma_host", "chroma_port", "embedder", "embed_model_path")
-INGEST = ("chunk_size", "chunk_overlap", "max_file_mb", "batch_chunks", "near_duplicate")
+INGEST = ("chunk_size", "chunk_overlap", "max_file_mb", "batch_chunks", "near_duplicate", "workers")
 ANSWER = ("llm", "llm_model", "llm_options", "llm_base_url", "llm_threads", "llm_timeout", "model_cache", "reader",
           "retrieval", "top_k", "per_article", "dense_weight", "bm25_weight", "rerank", "rerank_depth",
           "mmr_weight", "min_evidence", "support_threshold", "max_question_chars")

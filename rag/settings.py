@@ -11,6 +11,7 @@ from typing import Mapping
 from index import ChunkSettings, IndexConfig
 from .answer import AnswerSettings
 from .retrieval import MODES, RetrievalSettings
+from index.embedder import DEFAULT_BACKEND
 from index.loaders import DEFAULT_MAX_BYTES
 
 from .errors import ConfigError
@@ -29,8 +30,9 @@ class Settings:
     chroma_host: str | None = _s(None, "Chroma server host (`chroma run`); unset: embedded Chroma in the data dir")
     chroma_port: int = _s(IndexConfig.chroma_port, "Chroma server port")
     store: str = _s("chroma", "vector store backend (a `newsrag.stores` entry point)")
-    embedder: str = _s("sentence-transformers", "embedding backend (onnx: ~1.4x faster, same vectors; onnx-int8: "
-                                                "~2.7x), or an Embedder class package.module:Class")
+    embedder: str | None = _s(None, "embedding backend: sentence-transformers (torch), onnx (same vectors, ~1.4x "
+                                    "faster), onnx-int8 (~2.5x), or an Embedder class package.module:Class; "
+                                    f"unset: as the index was built, or {DEFAULT_BACKEND} for a new one")
     embed_model_path: Path | None = _s(None, "a local sentence-transformers model dir; unset: the bundled MiniLM")
     chunk_size: int | None = _s(None, "chunk size in word-piece tokens; unset: as the index was built, "
                                       f"or {ChunkSettings.size} for a new one")
@@ -39,7 +41,7 @@ class Settings:
                                  "any OpenAI-compatible server), or a LlamaIndex LLM class package.module:Class")
     llm_model: str | None = _s(None, "local: a GGUF path or a catalog model (qwen2.5-coder-0.5b, qwen2.5-coder-1.5b; "
                                      "unset: bundled SmolLM2-135M); ollama/openai: model name")
-    model_cache: Path | None = _s(None, "where catalog models are joined and checked once; unset: <data dir>/models")
+    model_cache: Path | None = _s(None, "where catalog models are joined and checked and ONNX embedders built, once; unset: <data dir>/models")
     reader: str = _s("auto", "which sentence answers: score (no model), model (the LLM picks a phrase, found "
                              "word for word), generate (the LLM writes, each sentence verified), model-shuffled "
                              "(model, sentences shown shuffled: measures position bias); auto: score for "
@@ -64,6 +66,8 @@ class Settings:
     min_evidence: float = _s(_A.min_evidence, "abstain when the best evidence sentence scores below this")
     support_threshold: float = _s(_A.support_threshold, "verifier: support a generated sentence needs to be kept")
     max_question_chars: int = _s(2000, "longer questions are refused (the web chat's box holds as many)")
+    workers: int = _s(IndexConfig.workers, "processes that embed and upsert during an ingest; more than 1 needs a "
+                                           "Chroma server (--chroma-host)")
     batch_chunks: int = _s(IndexConfig.batch_chunks, "chunks embedded and written per batch (smaller: less lost "
                                                       "to a crash)")
     near_duplicate: float = _s(IndexConfig.near_duplicate, "an article at least this similar to a stored one "
@@ -97,8 +101,8 @@ class Settings:
             except ValueError as exc:
                 raise ConfigError(f"{exc}; set --chunk-size/--chunk-overlap accordingly") from exc
         return IndexConfig(data_dir=Path(self.data_dir), chunking=chunking, embedder=self.embedder,
-                           model_path=self.embed_model_path, chroma_host=self.chroma_host, store=self.store,
-                           chroma_port=self.chroma_port, batch_chunks=self.batch_chunks, max_file_bytes=int(self.max_file_mb * 2**20),
+                           model_path=self.embed_model_path, cache_dir=self.models_dir(), chroma_host=self.chroma_host, store=self.store,
+                           chroma_port=self.chroma_port, batch_chunks=self.batch_chunks, workers=self.workers, max_file_bytes=int(self.max_file_mb * 2**20),
                            near_duplicate=self.near_duplicate)
 
 

@@ -26,13 +26,17 @@ for var, sub in (("XDG_CACHE_HOME", ""), ("MPLCONFIGDIR", "matplotlib"), ("GRADI
     os.environ.setdefault(var, str(_CACHE / sub))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+# catalog models joined and the ONNX embedder exported once, where `make chat` keeps them
+MODELS = ROOT / ".newsrag" / "models"
+os.environ.setdefault("NEWSRAG_MODEL_CACHE", str(MODELS))
 
 
 @pytest.fixture(scope="session")
 def embedder():
-    from index.embedder import SentenceTransformerEmbedder
+    """The default embedder of a new index (the bundled MiniLM, int8 ONNX)."""
+    from index.embedder import DEFAULT_BACKEND, make_embedder
 
-    return SentenceTransformerEmbedder()
+    return make_embedder(DEFAULT_BACKEND, cache_dir=MODELS)
 
 
 @pytest.fixture

@@ -2,18 +2,22 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import free_port, run_cli
+from conftest import ROOT, bbc_files, free_port, run_cli
 from index import IndexMismatchError, StoreUnavailableError
 
 pytestmark = pytest.mark.slow
-CHROMA = Path(__import__("sys").executable).parent / "chroma"
+CHROMA = Path(sys.executable).parent / "chroma"
 
 
 class ChromaServer:
@@ -72,14 +76,12 @@ def test_server_refuses_vectors_of_another_embedder(chroma_server, make_index, e
     from index import Index, IndexConfig
     from index.embedder import SentenceTransformerEmbedder
 
-    class Int8(SentenceTransformerEmbedder):
-        precision = "int8"
-
+    assert embedder.precision == "int8-matmul"
     make_index(chroma_host="127.0.0.1", chroma_port=chroma_server).ingest([corpus])
     # a fresh data dir (no local manifest): the collection's own record must refuse it
     with pytest.raises(IndexMismatchError, match="--rebuild"):
         Index(IndexConfig(data_dir=tmp_path / "other", chroma_host="127.0.0.1", chroma_port=chroma_server),
-              embedder=Int8(embedder.model_path))
+              embedder=SentenceTransformerEmbedder(embedder.model_path))  # fp32
 
 
 def test_server_down_is_a_clear_error(data_dir, corpus):
@@ -121,3 +123,66 @@ def test_chroma_going_away_mid_session_degrades_answers_to_bm25_until_it_is_back
     assert not back.degraded and not back.warnings and back.text == before.text
     assert bot.status().stored_chunks > 0
     bot.close()
+
+
+def _stored_once(data_dir, port, embedder) -> tuple[int, int]:
+    """The server holds every chunk the registry records, once, and nothing else: (articles, chunks)."""
+    from index import Index, IndexConfig
+
+    index = Index(IndexConfig(data_dir=data_dir, chroma_host="127.0.0.1", chroma_port=port), embedder=embedder)
+    try:
+        articles = [a.id for a in index.registry.articles()]
+        recorded = [cid for ids in index.registry.chunk_ids(articles).values() for cid in ids]
+        served = index.store.collection.get(include=[])["ids"]
+        assert len(served) == len(set(served)) and sorted(served) == sorted(recorded)
+        assert index.registry.pending() == []
+        return len(articles), len(served)
+    finally:
+        index.close()
+
+
+def test_two_worker_processes_store_each_chunk_exactly_once_across_a_kill(chroma_server, data_dir, tmp_path,
+                                                                          embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    files = bbc_files(60)
+    for i, f in enumerate(files):
+        shutil.copy(f, corpus / f"{i:03d}-{f.name}")
+    flags = ["--data-dir", str(data_dir), "--chroma-host", "127.0.0.1", "--chroma-port", str(chroma_server),
+             "--workers", "2", "--batch-chunks", "8"]
+    # killed (the whole process group: the ingest and its workers) once the server holds some chunks
+    proc = subprocess.Popen([sys.executable, "-m", "rag", "ingest", str(corpus), *flags, "--quiet"], cwd=ROOT,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and _served(chroma_server) < 40:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the ingest ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    rerun = run_cli("ingest", str(corpus), *flags, "--json")
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads(rerun.stdout)
+    assert report["worker_processes"] == 2 and report["failed"] == 0
+    articles, chunks = _stored_once(data_dir, chroma_server, embedder)
+    assert articles + report["duplicate"] == len(files) and chunks > articles
+    # run again with any number of workers: nothing is embedded twice
+    again = json.loads(run_cli("ingest", str(corpus), *flags[:-4], "--workers", "3", "--json").stdout)
+    assert (again["chunks_written"], again["unchanged"]) == (0, len(files))
+    assert _stored_once(data_dir, chroma_server, embedder) == (articles, chunks)
+
+
+def _served(port: int) -> int:
+    import chromadb
+    from chromadb.config import Settings
+
+    try:
+        client = chromadb.HttpClient(host="127.0.0.1", port=port, settings=Settings(anonymized_telemetry=False))
+        return sum(c.count() for c in client.list_collections())
+    except Exception:  # noqa: BLE001 - the collection is not made yet
+        return 0
+
+
+def test_workers_without_a_server_is_a_clear_error(data_dir, corpus):
+    result = run_cli("ingest", str(corpus), "--data-dir", str(data_dir), "--workers", "2")
+    assert result.returncode == 2 and "chroma run" in result.stderr and "--workers 1" in result.stderr

@@ -91,14 +91,14 @@ def test_int8_retrieves_like_fp32(embedders):
     top1 = {emb.precision: (emb.embed_batch(queries) @ emb.embed_batch(passages).T).argmax(axis=1).tolist()
             for emb in (fp32, int8)}
     assert top1["fp32"] == list(range(len(PAIRS)))  # the pairs are unambiguous
-    assert top1["int8"] == top1["fp32"]
+    assert top1["int8-matmul"] == top1["fp32"]
 
 
 def test_second_instance_reuses_cache(embedders):
     cache, _, _ = embedders
     folder = cache / "onnx" / "all-MiniLM-L6-v2"
     before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
-    assert set(before) == {"model.onnx", "model-int8.onnx"}  # no temp files left behind
+    assert set(before) == {"model.onnx", "model-int8-matmul.onnx"}  # no temp files left behind
     again = OnnxEmbedder(cache_dir=cache, int8=True)
     assert again.embed_batch(["hello"]).shape == (1, 384)
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
@@ -108,7 +108,7 @@ def test_make_embedder(embedders):
     cache, _, _ = embedders
     emb = make_embedder("onnx-int8", cache_dir=cache)
     assert isinstance(emb, OnnxEmbedder)
-    assert emb.precision == "int8" and emb.dim == 384
+    assert emb.precision == "int8-matmul" and emb.dim == 384
     assert make_embedder("onnx", cache_dir=cache).precision == "fp32"
 
 

@@ -9,20 +9,19 @@ import pytest
 
 from conftest import SEED_ID, bbc_files, run_cli
 from index import IndexMismatchError
-from index.embedder import Embedder, SentenceTransformerEmbedder
+from index.embedder import Embedder
 
 
-class CountingEmbedder(SentenceTransformerEmbedder):
+class CountingEmbedder(Embedder):
     """The real model, counting what it is asked to embed."""
 
     def __init__(self, inner):
         super().__init__(inner.model_path)
-        self.__dict__["model"] = inner.model  # share the loaded weights
-        self.embedded = 0
+        self.inner, self.precision, self.embedded = inner, inner.precision, 0
 
     def embed_batch(self, texts):
         self.embedded += len(texts)
-        return super().embed_batch(texts)
+        return self.inner.embed_batch(texts)
 
 
 def stored_ids(index) -> set[str]:
@@ -190,6 +189,21 @@ def test_other_embedder_is_refused_with_rebuild_hint(make_index, data_dir, corpu
         Index(IndexConfig(data_dir=data_dir), embedder=OtherEmbedder())
     with pytest.raises(IndexMismatchError, match="chunking"):
         make_index(chunking=__import__("index").ChunkSettings(100, 20))
+
+
+def test_an_index_keeps_its_embedder_and_a_new_one_gets_the_default(tmp_path, corpus):
+    from index import Index, IndexConfig
+    from index.embedder import DEFAULT_BACKEND
+
+    built = Index(IndexConfig(data_dir=tmp_path / "old", embedder="sentence-transformers"))
+    built.ingest([corpus])
+    built.close()
+    reopened = Index(IndexConfig(data_dir=tmp_path / "old"))  # no embedder asked for: the manifest's
+    assert reopened.embedder.precision == "fp32" and reopened.ingest([corpus]).unchanged == 1
+    reopened.close()
+    fresh = Index(IndexConfig(data_dir=tmp_path / "new", cache_dir=tmp_path / "models"))
+    assert DEFAULT_BACKEND == "onnx-int8" and fresh.embedder.precision == "int8-matmul"
+    fresh.close()
 
 
 def test_cli_mismatch_and_rebuild(data_dir, corpus):

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, SEED_ID, SEEDS
+from conftest import MODELS, ROOT, SEED_ID, SEEDS
 from llm_server import LLMServer
 from eval.metrics import strip_markers
 from rag import Assistant, Settings
@@ -113,7 +113,7 @@ def test_the_bundled_reader_answers_the_seed_questions_with_exact_quotes(seed_da
     items = [json.loads(line) for line in (ROOT / "eval" / "gold" / "seeds.jsonl").open()]
     items = [i for i in items if i["answerable"] and not i.get("follow_up_of")]
     settings = Settings(data_dir=seed_data, llm="local", llm_model="qwen2.5-coder-1.5b", reader="model",
-                        model_cache=ROOT / ".newsrag" / "models")  # joined once, as `make chat` would
+                        model_cache=MODELS)
     bot = Assistant(settings, index=Index(IndexConfig(data_dir=seed_data), embedder=embedder))
     try:
         text = bot.article_text(SEED_ID)
