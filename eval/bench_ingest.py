@@ -1,6 +1,7 @@
 """Ingest benchmark: the pipeline against raw `SentenceTransformer.encode()` of the same chunks.
 
     python -m eval.bench_ingest [--corpus DIR] [--limit N] [--backends onnx,onnx-int8] [--workers 2]
+    python -m eval.bench_ingest --articles 100000   # generated articles, the default embedder only
 
 Uses the BBC corpus in ../shared/corpora/bbc-news when present, else generates 2,000 articles.
 Prints throughputs and ratios measured in this one process (no timed assertions anywhere).
@@ -8,6 +9,7 @@ Prints throughputs and ratios measured in this one process (no timed assertions 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import random
 import shutil
@@ -43,7 +45,9 @@ def generate_corpus(folder: Path, n: int = 2000, seed: int = 7) -> Path:
                      for _ in range(rng.randint(2, 5))]
             paras.append(" ".join(sents))
         headline = " ".join(rng.choice(words) for _ in range(6)).capitalize()
-        (folder / f"{i:05d}.txt").write_text(f"{headline}\n\n" + "\n\n".join(paras) + "\n")
+        sub = folder / f"{i // 1000:04d}"  # a thousand files per folder
+        sub.mkdir(exist_ok=True)
+        (sub / f"{i:06d}.txt").write_text(f"{headline}\n\n" + "\n\n".join(paras) + "\n")
     return folder
 
 
@@ -66,9 +70,16 @@ def main() -> None:
     parser.add_argument("--backends", default="onnx,onnx-int8", help="extra embedders to compare ('' for none)")
     parser.add_argument("--workers", type=int, help="also ingest into a `chroma run` server with 1 and N "
                                                      "worker processes (the default embedder) and compare")
+    parser.add_argument("--articles", type=int, help="ingest N generated articles with the default embedder: "
+                                                      "throughput, peak memory, re-ingest, query latency")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="newsrag-bench-"))
+    if args.articles:
+        try:
+            return scale(args.articles, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     corpus = args.corpus or (BBC if BBC.is_dir() else generate_corpus(work / "generated"))
     if args.limit:
         files, _ = discover([corpus])
@@ -115,6 +126,40 @@ def main() -> None:
         print(f"chroma run, {DEFAULT_BACKEND}: 1 worker {len(texts) / one:.1f} chunks/s, {args.workers} workers "
               f"{len(texts) / many:.1f} chunks/s: {one / many:.2f}x on {os.cpu_count()} cores")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def scale(n: int, work: Path) -> None:
+    """An ingest of `n` generated articles, measured against the same embedder's raw speed."""
+    import resource
+
+    from rag.api import Assistant
+    from rag.settings import Settings
+
+    corpus, secs = timed(lambda: generate_corpus(work / "generated", n))
+    print(f"generated {n} articles in {secs:.0f} s")
+    embedder = make_embedder(DEFAULT_BACKEND, cache_dir=work / "models")
+    index = Index(IndexConfig(data_dir=work / "data", cache_dir=work / "models"), embedder=embedder)
+    rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # noqa: E731 - MiB on Linux
+    embedder.embed_batch(["warm up"] * 32)  # loaded before the clock starts
+    before = rss()
+    report, secs = timed(lambda: index.ingest([corpus]))
+    rate = report.chunks_written / secs
+    sample = [embedding_text(a, c) for a in itertools.islice(index.registry.articles(), 300)
+              for c in index.registry.chunks_of(a)]
+    _, raw_s = timed(lambda: embedder.embed_batch(sample))
+    print(f"ingest: {report.added} articles, {report.chunks_written} chunks in {secs:.0f} s = {rate:.1f} chunks/s, "
+          f"{rate * raw_s / len(sample):.2f}x raw {DEFAULT_BACKEND} embed_batch of {len(sample)} of its chunks")
+    print(f"peak RSS: {before:.0f} MiB before the ingest, {rss():.0f} MiB after")
+    again, re_secs = timed(lambda: index.ingest([corpus]))
+    assert again.chunks_written == 0
+    print(f"re-ingest unchanged: {re_secs:.1f} s ({again.unchanged} unchanged)")
+    bot = Assistant(Settings(data_dir=work / "data"), index=index)
+    rng = random.Random(3)
+    topics = ["strike", "budget", "election", "storm", "league", "inflation", "summit", "court"]
+    queries = [" ".join(rng.sample(topics, 3)) for _ in range(100)]
+    times = sorted(timed(lambda q=q: bot.search(q))[1] for q in queries)
+    print(f"search p50 {times[49] * 1000:.0f} ms, p95 {times[94] * 1000:.0f} ms over {report.chunks_written} chunks")
+    bot.close()
 
 
 def _server_ingest(corpus: Path, settings: ChunkSettings, work: Path, workers: int) -> float:
