@@ -100,10 +100,11 @@ def main() -> None:
         texts = stored_texts(index)
         index.close()
         assert report.chunks_written == len(texts) and again.chunks_written == 0
-        return secs, re_secs, texts
+        return secs, re_secs, texts, report
 
-    secs, re_secs, texts = ingest("sentence-transformers", torch_embedder)
-    print(f"corpus: {corpus} | {len(texts)} distinct chunks of <= {settings.size} tokens")
+    secs, re_secs, texts, report = ingest("sentence-transformers", torch_embedder)
+    print(f"corpus: {corpus} | {len(texts)} distinct chunks of <= {settings.size} tokens | stored once: "
+          f"{len(report.duplicates)} identical bodies, {len(report.copies)} near copies")
     base, raw_s = timed(lambda: torch_embedder.model.encode(texts, batch_size=32, normalize_embeddings=True))
     raw_rate = len(texts) / raw_s
     print(f"raw encode() (torch fp32):   {raw_rate:7.1f} chunks/s   ({raw_s:.1f} s)   1.00x")
@@ -117,7 +118,7 @@ def main() -> None:
         vecs, enc_s = timed(lambda: embedder.embed_batch(texts))
         cos = np.sum(vecs * base, axis=1)
         top1 = _self_retrieval(texts, base, vecs, torch_embedder, embedder)
-        secs, _, _ = ingest(backend, embedder)
+        secs, *_ = ingest(backend, embedder)
         print(f"{backend:>11} embed_batch:    {len(texts) / enc_s:7.1f} chunks/s   {raw_s / enc_s:.2f}x raw | "
               f"ingest {raw_s / secs:.2f}x raw | cosine to torch mean {cos.mean():.4f} min {cos.min():.4f} | "
               f"source chunk at rank 1: {top1[1]:.3f} vs torch {top1[0]:.3f} | first build {build_s:.0f} s")

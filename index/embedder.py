@@ -13,7 +13,7 @@ from .plugins import Registry, load_class
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 EMBEDDERS = Registry("newsrag.embedders", "embedder")
 _ALIASES = {"st": "sentence-transformers", "torch": "sentence-transformers", "onnx-fp32": "onnx"}
-# for a new index: within 0.01 of torch on every gold set and RGB, ~2.5x its ingest speed (README)
+# for a new index: within 0.01 of torch on every gold set and RGB, ~2x its ingest speed (README)
 DEFAULT_BACKEND = "onnx-int8"
 
 

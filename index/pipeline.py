@@ -9,7 +9,8 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -126,31 +127,30 @@ class Index:
         clean: set[str] = set()  # origins loaded without any problem
         bar = _progress(len(files), progress)
         batch: list[Planned] = []
-        write = self._writer(report)
-        for done, item in enumerate(plan(files, self.registry, self.chunking, self.embedder.count_tokens,
-                                         self.config.max_file_bytes, self._near(), namespace, defaults), 1):
-            bar.update(1)
-            origin = str(item.src.path)
-            if on_file:
-                on_file(done, len(files), origin)
-            report.files.append(item.file_report(stored=len(by_origin.get(origin, ()))))
-            if item.loaded is None:
-                report.unchanged += len(by_origin.get(origin, ()))
-                produced[origin] = set(by_origin.get(origin, ()))
-                clean.add(origin)
-                continue
-            self._fail(report, item.problems)
-            report.warnings.extend(map(str, item.warnings))
-            if not item.problems:
-                clean.add(origin)
-            produced[origin] = {a.id for a in item.loaded.articles}
-            report.unchanged += item.unchanged
-            batch.append(item)
-            if sum(p.n_chunks for p in batch) >= self.config.batch_chunks:
-                write(batch)
-                batch = []
-        write(batch)
-        write(None)
+        with self._batches(report) as write:
+            for done, item in enumerate(plan(files, self.registry, self.chunking, self.embedder.count_tokens,
+                                             self.config.max_file_bytes, self._near(), namespace, defaults), 1):
+                bar.update(1)
+                origin = str(item.src.path)
+                if on_file:
+                    on_file(done, len(files), origin)
+                report.files.append(item.file_report(stored=len(by_origin.get(origin, ()))))
+                if item.loaded is None:
+                    report.unchanged += len(by_origin.get(origin, ()))
+                    produced[origin] = set(by_origin.get(origin, ()))
+                    clean.add(origin)
+                    continue
+                self._fail(report, item.problems)
+                report.warnings.extend(map(str, item.warnings))
+                if not item.problems:
+                    clean.add(origin)
+                produced[origin] = {a.id for a in item.loaded.articles}
+                report.unchanged += item.unchanged
+                batch.append(item)
+                if sum(p.n_chunks for p in batch) >= self.config.batch_chunks:
+                    write(batch)
+                    batch = []
+            write(batch)
         bar.close()
         if prune:
             self._prune(paths, unreadable, by_origin, produced, clean, report)
@@ -158,28 +158,23 @@ class Index:
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
-    def _writer(self, report: IngestReport) -> Callable[[list[Planned] | None], None]:
-        """Writes a batch (None: the last has been given), here or through the worker processes."""
+    @contextmanager
+    def _batches(self, report: IngestReport) -> Iterator[Callable[[list[Planned]], None]]:
+        """A writer of batches, here or through the worker processes (whose every batch the
+        server holds, and is committed, when the block ends; on an error, what a worker did not
+        finish stays pending and `recover` repairs it)."""
         if self.config.workers <= 1:
-            def write_here(batch: list[Planned] | None) -> None:
-                if batch is not None:
-                    self.journal.write(batch, report)
-            return write_here
-        pool = Workers(self.config.workers, self.backend, self.config.model_path, self.cache_dir,
-                       self.store_config, self.embedder.identity)
-
-        def write(batch: list[Planned] | None) -> None:
-            try:
-                stored = pool.drain() if batch is None else pool.submit(self.journal.stage(batch))
-                for staged in stored:
+            yield lambda batch: self.journal.write(batch, report)
+            return
+        with Workers(self.config.workers, self.backend, self.config.model_path, self.cache_dir,
+                     self.store_config, self.embedder.identity) as pool:
+            def write(batch: list[Planned]) -> None:
+                for staged in pool.submit(self.journal.stage(batch)):
                     self.journal.commit(staged, report)
-            except BaseException:
-                pool.close()  # what a worker did not finish stays pending: `recover` repairs it
-                raise
-            if batch is None:
-                pool.close()
-                report.worker_processes = len(pool.pids)
-        return write
+            yield write
+            for staged in pool.drain():
+                self.journal.commit(staged, report)
+            report.worker_processes = len(pool.pids)
 
     def _prune(self, paths, unreadable, by_origin, produced, clean, report: IngestReport) -> None:
         roots = [Path(p).absolute() for p in paths]

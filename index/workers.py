@@ -71,5 +71,8 @@ class Workers:
             self.pids.add(future.result())  # a worker's error is raised here, the batch stays pending
         return staged
 
-    def close(self) -> None:
+    def __enter__(self) -> "Workers":
+        return self
+
+    def __exit__(self, *exc) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

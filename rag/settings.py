@@ -31,7 +31,7 @@ class Settings:
     chroma_port: int = _s(IndexConfig.chroma_port, "Chroma server port")
     store: str = _s("chroma", "vector store backend (a `newsrag.stores` entry point)")
     embedder: str | None = _s(None, "embedding backend: sentence-transformers (torch), onnx (same vectors, ~1.4x "
-                                    "faster), onnx-int8 (~2.5x), or an Embedder class package.module:Class; "
+                                    "faster), onnx-int8 (~2x), or an Embedder class package.module:Class; "
                                     f"unset: as the index was built, or {DEFAULT_BACKEND} for a new one")
     embed_model_path: Path | None = _s(None, "a local sentence-transformers model dir; unset: the bundled MiniLM")
     chunk_size: int | None = _s(None, "chunk size in word-piece tokens; unset: as the index was built, "
