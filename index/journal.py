@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .chunking import embedding_text
 from .embedder import Embedder
-from .models import Article, Chunk, IngestReport
+from .models import Article, ArticleRecord, Chunk, IngestReport
 from .plan import Planned
 from .registry import Registry
 from .store import VectorStore
@@ -49,6 +49,11 @@ class Journal:
             for aid in pending:
                 if committed[aid] - stored[aid]:  # registry claims chunks the store lacks: redo it
                     self._forget(aid)
+        if self.store.shared:  # a shared store's records as the registry now has them
+            held = self.registry.records(pending)
+            self.store.put_records(held)
+            self.store.delete_records(sorted(set(pending) - {r.article.id for r in held}))
+        with self.registry.transaction():
             self.registry.clear_pending(pending)
         return len(pending)
 
@@ -80,6 +85,9 @@ class Journal:
 
     def commit(self, staged: "Staged", report: IngestReport) -> None:
         """Once the store holds a staged batch's chunks: record them, drop the stale ones."""
+        self.store.put_records(
+            [ArticleRecord(a, tuple((c.start, c.end) for c in chunks)) for a, chunks, _ in staged.writes]
+            + [ArticleRecord(a, canonical=c, similarity=1.0 if sim is None else sim) for a, c, sim in staged.aliases])
         with self.registry.transaction():
             for article, chunks, _ in staged.writes:
                 self.registry.put_article(article, [chunk_id(article, c) for c in chunks], chunks)
@@ -108,8 +116,9 @@ class Journal:
     def remove(self, article_ids: list[str]) -> None:
         """Delete articles (and the copies that pointed at them: `Index` stores those again) from
         the index."""
+        touched = article_ids + [alias_id for aid in article_ids for alias_id, _ in self.registry.aliases_of(aid)]
         with self.registry.transaction():
-            self.registry.mark_pending(article_ids)
+            self.registry.mark_pending(touched)
         old = self.registry.chunk_ids(article_ids)
         with self.registry.transaction():
             for aid in article_ids:
@@ -119,8 +128,9 @@ class Journal:
                     self.registry.forget_file(alias_origin)
                 self._forget(aid)
         self.store.delete([cid for ids in old.values() for cid in ids])
+        self.store.delete_records(touched)
         with self.registry.transaction():
-            self.registry.clear_pending(article_ids)
+            self.registry.clear_pending(touched)
 
 
 def chunk_id(article: Article, chunk: Chunk) -> str:

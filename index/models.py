@@ -42,6 +42,21 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class ArticleRecord:
+    """A stored article as a shared store keeps it for every machine's registry to follow: an
+    original with its chunks' spans, or a copy (`canonical` set) cited as that one."""
+
+    article: Article
+    spans: tuple[tuple[int, int], ...] = ()  # (start, end) of each chunk, in order; () for a copy
+    canonical: str | None = None
+    similarity: float | None = None  # a copy's: 1.0 for the same text
+
+    def chunks(self) -> list[Chunk]:
+        text = self.article.text
+        return [Chunk(self.article.id, i, a, b, text[a:b]) for i, (a, b) in enumerate(self.spans)]
+
+
+@dataclass(frozen=True)
 class ArticleRow:
     """A stored article as the corpus view lists it."""
 

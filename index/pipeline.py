@@ -17,6 +17,7 @@ from pathlib import Path
 from .chunking import ChunkSettings
 from .embedder import Embedder, backend_for, make_embedder
 from .errors import DiskFullError
+from .follow import follow
 from .journal import Journal
 from .lexical import LexicalIndex
 from .loaders import DEFAULT_EXCLUDE, DEFAULT_MAX_BYTES, discover
@@ -69,6 +70,7 @@ class Index:
         self.registry = Registry(self.data_dir / "registry.sqlite")
         self.journal = Journal(self.registry, self.store, self.embedder)
         self.journal.recover()
+        self.followed = follow(self.registry, self.store)  # a shared server's articles from elsewhere
 
     def _wipe(self) -> None:
         self.store.drop()
@@ -269,9 +271,11 @@ class Index:
         return report
 
     def prune_missing(self) -> IngestReport:
-        """Remove the articles whose file no longer exists (never those merely unreadable)."""
-        gone = [aid for origin, ids in self.registry.ids_by_origin().items() if not Path(origin).exists()
-                for aid in ids]
+        """Remove the articles whose file no longer exists (never those merely unreadable, nor
+        those another machine ingested into a shared server: only files under the paths given here)."""
+        roots = [Path(path) for path, _ in self.registry.roots()]
+        gone = [aid for origin, ids in self.registry.ids_by_origin().items()
+                if _under(Path(origin), roots) and not Path(origin).exists() for aid in ids]
         report = IngestReport(removed=len(gone))
         if gone:
             self._guarded(self._remove, gone)

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .models import Article, ArticleRow, Chunk, ChunkRow
+from .models import Article, ArticleRecord, ArticleRow, Chunk, ChunkRow
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -157,6 +157,28 @@ class Registry:
             part = ids[i:i + 500]
             rows = self.db.execute(f"{sql} WHERE c.id IN ({','.join('?' * len(part))})", part)
             out.update({cid: (title, text) for cid, title, text in rows})
+        return out
+
+    def heads(self) -> dict[str, tuple[str | None, str | None]]:
+        """id -> (content hash, canonical id or None) of every stored article and copy."""
+        rows = self.db.execute("SELECT id, content_hash, NULL FROM articles UNION ALL "
+                               "SELECT id, content_hash, canonical FROM aliases")
+        return {i: (h, c) for i, h, c in rows}
+
+    def records(self, ids: Iterable[str]) -> list[ArticleRecord]:
+        """The stored articles and copies among `ids`, as a shared store keeps them."""
+        out = []
+        for aid in ids:
+            article = self.article(aid)
+            if article is not None:
+                spans = self.db.execute("SELECT start, end FROM chunks WHERE article_id=? ORDER BY idx", (aid,))
+                out.append(ArticleRecord(article, tuple(spans)))
+                continue
+            row = self.db.execute(f"SELECT {', '.join(_FIELDS)}, canonical, similarity FROM aliases WHERE id=?",
+                                  (aid,)).fetchone()
+            if row is not None and row[_FIELDS.index("text")] is not None:  # a copy from before texts were kept: not shared
+                article = Article(**{k: v or "" if k == "title" else v for k, v in zip(_FIELDS, row)})
+                out.append(ArticleRecord(article, canonical=row[-2], similarity=row[-1] or 1.0))
         return out
 
     def pending(self) -> list[str]:

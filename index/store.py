@@ -4,6 +4,7 @@ server gone away or a full disk into an error that says the fix."""
 from __future__ import annotations
 
 import errno
+import json
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -15,9 +16,10 @@ import numpy as np
 
 from .errors import DiskFullError, IndexMismatchError, NewsragError, StoreUnavailableError
 from .plugins import Registry
-from .models import Chunk
+from .models import Article, ArticleRecord, Chunk
 
 COLLECTION = "newsrag_chunks"
+RECORDS = "_articles"  # the collection of article records beside a shared store's chunks: COLLECTION + RECORDS
 CHROMA_PORT = 8000  # `chroma run`'s default
 MAX_BATCH = 5000  # Chroma refuses batches over 5,461
 BYTES_PER_CHUNK = 32 * 1024  # Chroma takes ~15 KB a chunk (vector, text, metadata, full-text index): doubled
@@ -76,6 +78,25 @@ class VectorStore(ABC):
         """The embedder identity the stored vectors were made with, if the store records it."""
         return None
 
+    # A store several machines write (a `chroma run` server) also keeps a record of every stored
+    # article and copy, so each machine's registry and BM25 follow what it holds (index/follow.py).
+    # A store of one data dir keeps none: its registry is beside it.
+    shared = False
+
+    def put_records(self, records: Sequence[ArticleRecord]) -> None:
+        """Keep these articles' records (a shared store)."""
+
+    def delete_records(self, ids: Sequence[str]) -> None:
+        """Drop the records of these article ids (a shared store)."""
+
+    def record_heads(self) -> dict[str, tuple[str | None, str | None]]:
+        """id -> (content hash, canonical id or None) of every record held."""
+        return {}
+
+    def records(self, ids: Sequence[str]) -> list[ArticleRecord]:
+        """The records of `ids` that are held, with their texts."""
+        return []
+
 
 class ChromaStore(VectorStore):
     def __init__(self, config: StoreConfig) -> None:
@@ -96,6 +117,10 @@ class ChromaStore(VectorStore):
             with self._calls():
                 self.collection = self.client.get_or_create_collection(
                     config.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+                self.shared = bool(config.host)
+                if self.shared:
+                    self.articles = self.client.get_or_create_collection(config.collection + RECORDS,
+                                                                         embedding_function=None)
         except NewsragError:
             raise
         except Exception as exc:
@@ -198,6 +223,45 @@ class ChromaStore(VectorStore):
                 found[meta["article_id"]].add(cid)
         return found
 
+    def put_records(self, records) -> None:
+        if not self.shared:
+            return
+        for i in range(0, len(records), MAX_BATCH):
+            part = records[i:i + MAX_BATCH]
+            with self._calls():
+                # a record is found by id, never by vector: each gets the same one-number vector
+                self.articles.upsert(ids=[r.article.id for r in part], embeddings=[[1.0]] * len(part),
+                                     documents=[r.article.text for r in part], metadatas=[_record_meta(r) for r in part])
+
+    def delete_records(self, ids) -> None:
+        if not self.shared:
+            return
+        ids = list(ids)
+        for i in range(0, len(ids), MAX_BATCH):
+            with self._calls():
+                self.articles.delete(ids=ids[i:i + MAX_BATCH])
+
+    def record_heads(self) -> dict[str, tuple[str | None, str | None]]:
+        if not self.shared:
+            return {}
+        heads: dict[str, tuple[str | None, str | None]] = {}
+        while True:  # paged by offset: an ingest elsewhere may add records meanwhile, the next sync sees them
+            with self._calls():
+                got = self.articles.get(include=["metadatas"], limit=MAX_BATCH, offset=len(heads))
+            heads.update((i, (m.get("content_hash"), m.get("canonical"))) for i, m in zip(got["ids"], got["metadatas"]))
+            if len(got["ids"]) < MAX_BATCH:
+                return heads
+
+    def records(self, ids) -> list[ArticleRecord]:
+        if not self.shared:
+            return []
+        ids, out = list(ids), []
+        for i in range(0, len(ids), 500):
+            with self._calls():
+                got = self.articles.get(ids=ids[i:i + 500], include=["metadatas", "documents"])
+            out.extend(_record(i, text, m) for i, text, m in zip(got["ids"], got["documents"], got["metadatas"]))
+        return out
+
     def count(self) -> int:
         with self._calls():
             return self.collection.count()
@@ -205,6 +269,8 @@ class ChromaStore(VectorStore):
     def drop(self) -> None:
         with self._calls():
             self.client.delete_collection(self.collection.name)
+            if self.shared:
+                self.client.delete_collection(self.articles.name)
 
     def vectors(self, ids):
         with self._calls():
@@ -225,6 +291,24 @@ class ChromaStore(VectorStore):
         return [(StoredChunk(cid, m["article_id"], m["start"], m["end"], doc, m), 1.0 - dist)
                 for cid, doc, m, dist in zip(res["ids"][0], res["documents"][0],
                                              res["metadatas"][0], res["distances"][0])]
+
+
+_RECORD_FIELDS = ("title", "date", "source", "url", "author", "origin")
+
+
+def _record_meta(record: ArticleRecord) -> dict:
+    a = record.article
+    meta = {**{k: getattr(a, k) for k in _RECORD_FIELDS}, "content_hash": a.content_hash,
+            "spans": json.dumps(record.spans), "canonical": record.canonical, "similarity": record.similarity}
+    return {k: v for k, v in meta.items() if v is not None}  # Chroma rejects None values
+
+
+def _record(article_id: str, text: str, meta: dict) -> ArticleRecord:
+    fields = {k: meta.get(k) for k in _RECORD_FIELDS}
+    article = Article(id=article_id, text=text, **{**fields, "title": fields["title"] or "",
+                                                    "origin": fields["origin"] or ""})
+    return ArticleRecord(article, tuple(map(tuple, json.loads(meta.get("spans", "[]")))), meta.get("canonical"),
+                         meta.get("similarity"))
 
 
 def disk_full(exc: BaseException | None) -> bool:

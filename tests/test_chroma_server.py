@@ -136,6 +136,7 @@ def _stored_once(data_dir, port, embedder) -> tuple[int, int]:
         served = index.store.collection.get(include=[])["ids"]
         assert len(served) == len(set(served)) and sorted(served) == sorted(recorded)
         assert index.registry.pending() == []
+        assert index.store.record_heads() == index.registry.heads()  # every machine would see just these
         return len(articles), len(served)
     finally:
         index.close()
@@ -186,3 +187,55 @@ def _served(port: int) -> int:
 def test_workers_without_a_server_is_a_clear_error(data_dir, corpus):
     result = run_cli("ingest", str(corpus), "--data-dir", str(data_dir), "--workers", "2")
     assert result.returncode == 2 and "chroma run" in result.stderr and "--workers 1" in result.stderr
+
+
+def test_machines_sharing_a_server_follow_its_articles_copies_and_removals(chroma_server, make_index, tmp_path):
+    """Three data dirs (three machines) on one `chroma run`: each registry and BM25 follow the server."""
+    from rag.api import Assistant
+    from rag.settings import Settings
+    from test_neardup import OTHER, QUESTION, copies, original, write
+
+    server = {"chroma_host": "127.0.0.1", "chroma_port": chroma_server}
+
+    def machine(name: str):
+        return make_index(data_dir=tmp_path / name, **server)
+
+    def served_chunks(index) -> list[str]:
+        return sorted(index.store.collection.get(include=[])["ids"])
+
+    write(tmp_path / "a", "wire.json", [original(), OTHER])
+    write(tmp_path / "b", "papers.json", copies())
+    a = machine("A")
+    a.ingest([tmp_path / "a"])
+    b = machine("B")
+    assert b.followed.added == 2
+    report = b.ingest([tmp_path / "b"])  # B knows A's articles: its copies fold into A's wire story
+    assert sorted(c[:2] for c in report.copies) == [("paper-1", "wire-1"), ("radio-1", "wire-1")]
+    assert report.chunks_written == 0
+
+    c = machine("C")  # ingested nothing: all it knows is the server's
+    assert (c.followed.added, c.followed.removed) == (4, 0)
+    assert sorted(c.lexical().ids) == served_chunks(c)  # BM25 holds the server's chunks, each once
+    bot = Assistant(Settings(data_dir=tmp_path / "C", **server), index=c)
+    answer = bot.ask(QUESTION)
+    assert [x.article for x in answer.citations] == ["wire-1"] and "1,400" in answer.text
+    assert [x.article for x in answer.citations[0].also] == ["radio-1", "paper-1"]
+    # C prunes only files under paths it was given: A's file gone is A's to prune
+    (tmp_path / "a" / "wire.json").rename(tmp_path / "wire.json")
+    assert c.prune_missing().removed == 0
+    (tmp_path / "wire.json").rename(tmp_path / "a" / "wire.json")
+
+    assert b.delete("wire-1")  # removed on B: its oldest copy takes its place, for everyone
+    for name in ("A", "C"):
+        view = machine(name)
+        assert view.followed.removed == 1
+        assert sorted(x.id for x in view.registry.articles()) == ["radio-1", "wire-2"]
+        assert [x.id for x, _ in view.registry.copies_of("radio-1")] == ["paper-1"]
+        assert sorted(view.lexical().ids) == served_chunks(view)
+
+    # a registry from before the server kept records: its articles are shared, none are lost
+    a = machine("A")
+    a.store.delete_records(list(a.store.record_heads()))
+    again = machine("A")
+    assert (again.followed.shared, again.followed.removed) == (3, 0)
+    assert sorted(again.store.record_heads()) == ["paper-1", "radio-1", "wire-2"]
