@@ -187,6 +187,12 @@ def _server_ingest(corpus: Path, settings: ChunkSettings, work: Path, workers: i
         report, secs = timed(lambda: index.ingest([corpus]))
         assert report.chunks_written == index.store.count()
         index.close()
+        # another machine joining: its empty registry follows the server's article records
+        joined, join_s = timed(lambda: Index(IndexConfig(data_dir=work / f"join-w{workers}", chunking=settings,
+                                                           cache_dir=work / "models", chroma_host="127.0.0.1",
+                                                           chroma_port=port), embedder=index.embedder))
+        print(f"a machine joining the server: followed {joined.followed.added} articles and copies in {join_s:.1f} s")
+        joined.close()
         return secs
     finally:
         server.terminate()

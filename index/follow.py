@@ -45,7 +45,7 @@ def follow(registry: Registry, store: VectorStore) -> FollowReport:
         report.removed = len(gone)
     changed = [aid for aid, head in heads.items() if aid not in busy and local.get(aid) != head]
     for i in range(0, len(changed), 500):  # a transaction per page: a big first follow holds no long lock
-        records = store.records(changed[i:i + 500])
+        records = [registry.own(r) for r in store.records(changed[i:i + 500])]
         with registry.transaction():
             for record in records:
                 article = record.article

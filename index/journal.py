@@ -85,9 +85,11 @@ class Journal:
 
     def commit(self, staged: "Staged", report: IngestReport) -> None:
         """Once the store holds a staged batch's chunks: record them, drop the stale ones."""
-        self.store.put_records(
-            [ArticleRecord(a, tuple((c.start, c.end) for c in chunks)) for a, chunks, _ in staged.writes]
-            + [ArticleRecord(a, canonical=c, similarity=1.0 if sim is None else sim) for a, c, sim in staged.aliases])
+        if self.store.shared:
+            self.store.put_records([self.registry.shared(r) for r in (
+                [ArticleRecord(a, tuple((c.start, c.end) for c in chunks)) for a, chunks, _ in staged.writes]
+                + [ArticleRecord(a, canonical=c, similarity=1.0 if sim is None else sim)
+                   for a, c, sim in staged.aliases])])
         with self.registry.transaction():
             for article, chunks, _ in staged.writes:
                 self.registry.put_article(article, [chunk_id(article, c) for c in chunks], chunks)

@@ -41,6 +41,9 @@ class Chunk:
     text: str
 
 
+SHARED_ORIGIN = "newsrag://"  # a shared store's origins name the data dir that read the file: newsrag://MACHINE/path
+
+
 @dataclass(frozen=True)
 class ArticleRecord:
     """A stored article as a shared store keeps it for every machine's registry to follow: an

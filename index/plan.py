@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from . import neardup
 from .chunking import ChunkSettings, chunk_article
 from .loaders import SourceFile, iter_loaded
-from .models import Article, Chunk, FileReport, LoadedFile, LoadProblem
+from .models import SHARED_ORIGIN, Article, Chunk, FileReport, LoadedFile, LoadProblem
 from .registry import Registry
 
 
@@ -175,7 +175,10 @@ class Classifier:
 
 
 def _same_file(holder: str, origin: str) -> bool:
-    """Whether the stored article's file is this one, or is gone (the file was moved)."""
+    """Whether the stored article's file is this one, or is gone (the file was moved). Another
+    machine's file (a shared server's) is never one here."""
+    if holder.startswith(SHARED_ORIGIN):
+        return False
     if holder == origin:
         return True
     try:

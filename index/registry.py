@@ -5,11 +5,14 @@ repaired by `Journal.recover` (see journal.py).
 """
 from __future__ import annotations
 
+import hashlib
+import socket
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from .models import Article, ArticleRecord, ArticleRow, Chunk, ChunkRow
+from .models import SHARED_ORIGIN, Article, ArticleRecord, ArticleRow, Chunk, ChunkRow
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -36,6 +39,8 @@ CREATE TABLE IF NOT EXISTS edits (id TEXT PRIMARY KEY, date TEXT, source TEXT);
 CREATE TABLE IF NOT EXISTS deleted (id TEXT PRIMARY KEY, text_hash TEXT NOT NULL);
 -- the paths each ingest was given, so a re-index reads them again with the same ids
 CREATE TABLE IF NOT EXISTS roots (path TEXT NOT NULL, namespace TEXT NOT NULL, PRIMARY KEY (path, namespace));
+-- this data dir's name in a shared store's records (the machine that read an article's file)
+CREATE TABLE IF NOT EXISTS machine (id TEXT NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('generation', 0);
 """
 _FIELDS = ("id", "title", "date", "source", "url", "author", "origin", "text")
@@ -55,6 +60,7 @@ class Registry:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a committed article survives kill -9 and power loss
         self.db.executescript(_SCHEMA)
+        self._machine: str | None = None
         have = {row[1] for row in self.db.execute("PRAGMA table_info(aliases)")}
         for name, kind in _ALIAS_COLUMNS:
             if name not in have:
@@ -165,6 +171,33 @@ class Registry:
                                "SELECT id, content_hash, canonical FROM aliases")
         return {i: (h, c) for i, h, c in rows}
 
+    def machine(self) -> str:
+        """This data dir's name in a shared store, made once from the host and the data dir's
+        path: a data dir deleted and made again in the same place knows its own files."""
+        if self._machine is None:
+            where = hashlib.sha256(str(self.path.parent.absolute()).encode()).hexdigest()[:8]
+            with self.transaction():
+                self.db.execute("INSERT INTO machine SELECT ? WHERE NOT EXISTS (SELECT 1 FROM machine)",
+                                (f"{socket.gethostname()}-{where}",))
+            self._machine = self.db.execute("SELECT id FROM machine").fetchone()[0]
+        return self._machine
+
+    def shared(self, record: ArticleRecord) -> ArticleRecord:
+        """`record` as a shared store keeps it: a file read here is named with this machine."""
+        origin = record.article.origin
+        if origin.startswith(SHARED_ORIGIN):
+            return record
+        return replace(record, article=replace(record.article, origin=f"{SHARED_ORIGIN}{self.machine()}{origin}"))
+
+    def own(self, record: ArticleRecord) -> ArticleRecord:
+        """`record` as this registry keeps it: a file read here by its path, another machine's by
+        its shared name (never a path here: not pruned or re-read, its id never taken by a file here)."""
+        mine = f"{SHARED_ORIGIN}{self.machine()}"
+        origin = record.article.origin
+        if origin == mine or origin.startswith(mine + "/"):
+            return replace(record, article=replace(record.article, origin=origin[len(mine):]))
+        return record
+
     def records(self, ids: Iterable[str]) -> list[ArticleRecord]:
         """The stored articles and copies among `ids`, as a shared store keeps them."""
         out = []
@@ -172,13 +205,13 @@ class Registry:
             article = self.article(aid)
             if article is not None:
                 spans = self.db.execute("SELECT start, end FROM chunks WHERE article_id=? ORDER BY idx", (aid,))
-                out.append(ArticleRecord(article, tuple(spans)))
+                out.append(self.shared(ArticleRecord(article, tuple(spans))))
                 continue
             row = self.db.execute(f"SELECT {', '.join(_FIELDS)}, canonical, similarity FROM aliases WHERE id=?",
                                   (aid,)).fetchone()
             if row is not None and row[_FIELDS.index("text")] is not None:  # a copy from before texts were kept: not shared
                 article = Article(**{k: v or "" if k == "title" else v for k, v in zip(_FIELDS, row)})
-                out.append(ArticleRecord(article, canonical=row[-2], similarity=row[-1] or 1.0))
+                out.append(self.shared(ArticleRecord(article, canonical=row[-2], similarity=row[-1] or 1.0)))
         return out
 
     def pending(self) -> list[str]:

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from index import FileReport, Index, IngestReport
+from index.follow import FollowReport
 from index.models import Article, ArticleRow, IndexStatus
 from index.embedder import EMBEDDERS
 from index.loaders import suffixes
@@ -25,7 +26,7 @@ from .answer import Answerer, is_time_sensitive
 from .changes import what_changed
 from .chat import Chat, with_context
 from .dates import filter_date, parse_time_scope, strip_time_phrase
-from .errors import ConfigError
+from .errors import ConfigError, NewsragError
 from .evidence import key_entities, mentions
 from .llm import LLM, make_llm
 from .llm import backends as llm_backends
@@ -34,6 +35,9 @@ from .reader import make_reader
 from .rerank import RERANKERS, make_reranker
 from .retrieval import Filters, Retriever
 from .settings import Settings
+
+
+FOLLOW_SECONDS = 30  # how old a shared server's view may get before a question has it followed again
 
 
 def embedder_backends() -> tuple[str, ...]:
@@ -91,6 +95,7 @@ class Assistant:
         self._lock = threading.Lock()  # the registry, BM25 and Chroma handles are shared
         self._ingest_lock = threading.Lock()  # one ingest at a time; questions do not wait for it
         self._llm_lock = threading.Lock()
+        self._followed = time.monotonic()  # the index followed a shared server when it opened
 
     @classmethod
     def open(cls, data_dir: str | Path = ".newsrag", **settings) -> "Assistant":
@@ -148,7 +153,28 @@ class Assistant:
             raise ConfigError(f"the question is {len(question):,} characters, over the {limit:,} limit "
                               "(max_question_chars); ask something shorter")
 
+    def follow(self) -> FollowReport:
+        """Take in what other machines stored on (or removed from) the shared Chroma server since
+        this assistant last looked; questions see it from the next one on. A no-op without a server."""
+        self._followed = time.monotonic()
+        return self._write(lambda index: index.followed)  # opening the writer follows the server
+
+    def _keep_following(self) -> None:
+        """Every FOLLOW_SECONDS, follow the shared server in the background: no question waits for it."""
+        if (not self.index.store.shared or time.monotonic() - self._followed < FOLLOW_SECONDS
+                or self._ingest_lock.locked()):  # an ingest's writer follows as it opens
+            return
+        self._followed = time.monotonic()
+
+        def run() -> None:
+            try:
+                self.follow()
+            except NewsragError:  # the server is down: the question in hand says so and falls back to BM25
+                pass
+        threading.Thread(target=run, name="newsrag-follow", daemon=True).start()
+
     def _retrieve(self, question, since=None, until=None, source=None, article=None, k=None):
+        self._keep_following()
         query, filters = self._scope(question, since, until, source, article)
         with self._lock:  # `degraded` belongs to this search: read it under the same lock
             return query, self.retriever.search(query, filters, k), filters, self.retriever.degraded

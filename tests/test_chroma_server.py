@@ -189,11 +189,13 @@ def test_workers_without_a_server_is_a_clear_error(data_dir, corpus):
     assert result.returncode == 2 and "chroma run" in result.stderr and "--workers 1" in result.stderr
 
 
-def test_machines_sharing_a_server_follow_its_articles_copies_and_removals(chroma_server, make_index, tmp_path):
+def test_machines_sharing_a_server_follow_its_articles_copies_and_removals(chroma_server, make_index, tmp_path,
+                                                                          monkeypatch):
     """Three data dirs (three machines) on one `chroma run`: each registry and BM25 follow the server."""
+    from rag import api
     from rag.api import Assistant
     from rag.settings import Settings
-    from test_neardup import OTHER, QUESTION, copies, original, write
+    from test_neardup import OTHER, QUESTION, article, copies, original, write
 
     server = {"chroma_host": "127.0.0.1", "chroma_port": chroma_server}
 
@@ -212,6 +214,13 @@ def test_machines_sharing_a_server_follow_its_articles_copies_and_removals(chrom
     report = b.ingest([tmp_path / "b"])  # B knows A's articles: its copies fold into A's wire story
     assert sorted(c[:2] for c in report.copies) == [("paper-1", "wire-1"), ("radio-1", "wire-1")]
     assert report.chunks_written == 0
+    # B's own file at the path A read (another disk, another text) takes none of A's ids
+    heads = b.store.record_heads()
+    write(tmp_path / "a", "wire.json", [original(), dict(OTHER, text="Another story altogether.")])
+    clash = b.ingest([tmp_path / "a"])
+    assert clash.failed == 2 and all("newsrag://" in p and "already used" in p for p in clash.problems)
+    assert b.store.record_heads() == heads
+    write(tmp_path / "a", "wire.json", [original(), OTHER])
 
     c = machine("C")  # ingested nothing: all it knows is the server's
     assert (c.followed.added, c.followed.removed) == (4, 0)
@@ -220,16 +229,33 @@ def test_machines_sharing_a_server_follow_its_articles_copies_and_removals(chrom
     answer = bot.ask(QUESTION)
     assert [x.article for x in answer.citations] == ["wire-1"] and "1,400" in answer.text
     assert [x.article for x in answer.citations[0].also] == ["radio-1", "paper-1"]
+    # stored on B later: a running assistant on C takes it in when it follows, or by itself
+    write(tmp_path / "b2", "ferry.json", [article("ferry-1", "Ferry crews join the Velmora walkout", [
+        "Ferry crews on the Velmora crossing stopped work in support of the dockers, leaving island "
+        "villages without a boat for the second day running."], "Island Post", "2025-10-10")])
+    b.ingest([tmp_path / "b2"])
+    assert bot.follow().added == 1 and bot.search("ferry crews island villages")[0].article_id == "ferry-1"
+    monkeypatch.setattr(api, "FOLLOW_SECONDS", 0)
+    write(tmp_path / "a2", "rail.json", [article("rail-1", "Rail freight cut to the Velmora coast", [
+        "Rail operators cut freight trains to the Velmora coast by half, saying wagons of grain could "
+        "not be unloaded while the port stayed shut."], "Baltic Wire", "2025-10-11")])
+    a.ingest([tmp_path / "a2"])
+    deadline = time.monotonic() + 60
+    while "rail-1" not in {h.article_id for h in bot.search("rail freight wagons of grain")}:
+        assert time.monotonic() < deadline, "the assistant never followed the server"
+        time.sleep(0.2)
+    monkeypatch.setattr(api, "FOLLOW_SECONDS", 3600)
+
     # C prunes only files under paths it was given: A's file gone is A's to prune
     (tmp_path / "a" / "wire.json").rename(tmp_path / "wire.json")
     assert c.prune_missing().removed == 0
     (tmp_path / "wire.json").rename(tmp_path / "a" / "wire.json")
 
     assert b.delete("wire-1")  # removed on B: its oldest copy takes its place, for everyone
-    for name in ("A", "C"):
-        view = machine(name)
-        assert view.followed.removed == 1
-        assert sorted(x.id for x in view.registry.articles()) == ["radio-1", "wire-2"]
+    views = [machine("A"), machine("C")]
+    assert views[0].followed.removed == 1  # (C's assistant may have followed it first, in the background)
+    for view in views:
+        assert sorted(x.id for x in view.registry.articles()) == ["ferry-1", "radio-1", "rail-1", "wire-2"]
         assert [x.id for x, _ in view.registry.copies_of("radio-1")] == ["paper-1"]
         assert sorted(view.lexical().ids) == served_chunks(view)
 
@@ -237,5 +263,5 @@ def test_machines_sharing_a_server_follow_its_articles_copies_and_removals(chrom
     a = machine("A")
     a.store.delete_records(list(a.store.record_heads()))
     again = machine("A")
-    assert (again.followed.shared, again.followed.removed) == (3, 0)
-    assert sorted(again.store.record_heads()) == ["paper-1", "radio-1", "wire-2"]
+    assert (again.followed.shared, again.followed.removed) == (5, 0)
+    assert sorted(again.store.record_heads()) == ["ferry-1", "paper-1", "radio-1", "rail-1", "wire-2"]
