@@ -245,7 +245,7 @@ class ChromaStore(VectorStore):
         if not self.shared:
             return {}
         heads: dict[str, tuple[str | None, str | None]] = {}
-        while True:  # paged by offset: an ingest elsewhere may add records meanwhile, the next sync sees them
+        while True:  # paged by offset: records added meanwhile are seen by the next follow
             with self._calls():
                 got = self.articles.get(include=["metadatas"], limit=MAX_BATCH, offset=len(heads))
             heads.update((i, (m.get("content_hash"), m.get("canonical"))) for i, m in zip(got["ids"], got["metadatas"]))
