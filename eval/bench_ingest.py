@@ -150,7 +150,11 @@ def scale(n: int, work: Path) -> None:
     _, raw_s = timed(lambda: embedder.embed_batch(sample))
     print(f"ingest: {report.added} articles, {report.chunks_written} chunks in {secs:.0f} s = {rate:.1f} chunks/s, "
           f"{rate * raw_s / len(sample):.2f}x raw {DEFAULT_BACKEND} embed_batch of {len(sample)} of its chunks")
-    print(f"peak RSS: {before:.0f} MiB before the ingest, {rss():.0f} MiB after")
+    chroma = work / "data" / "chroma"
+    hnsw = sum(f.stat().st_size for f in chroma.rglob("*.bin")) / 2**20
+    bm25 = sum(f.stat().st_size for f in (work / "data" / "bm25").rglob("*") if f.is_file()) / 2**20
+    print(f"peak RSS: {before:.0f} MiB before the ingest, {rss():.0f} MiB after; resident now {_resident():.0f} MiB; "
+          f"on disk: Chroma's HNSW files {hnsw:.0f} MiB, BM25 {bm25:.0f} MiB")
     again, re_secs = timed(lambda: index.ingest([corpus]))
     assert again.chunks_written == 0
     print(f"re-ingest unchanged: {re_secs:.1f} s ({again.unchanged} unchanged)")
@@ -161,6 +165,12 @@ def scale(n: int, work: Path) -> None:
     times = sorted(timed(lambda q=q: bot.search(q))[1] for q in queries)
     print(f"search p50 {times[49] * 1000:.0f} ms, p95 {times[94] * 1000:.0f} ms over {report.chunks_written} chunks")
     bot.close()
+
+
+def _resident() -> float:
+    """This process's resident memory now, in MiB (Linux)."""
+    status = Path("/proc/self/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1]) / 2**10
 
 
 def _server_ingest(corpus: Path, settings: ChunkSettings, work: Path, workers: int) -> float:
