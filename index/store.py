@@ -207,10 +207,13 @@ class ChromaStore(VectorStore):
                                        documents=[c.text for c in chunks[i:j]], metadatas=list(metas[i:j]))
 
     def delete(self, ids) -> None:
+        self._delete_from(self.collection, ids)
+
+    def _delete_from(self, collection, ids) -> None:
         ids = list(ids)
         for i in range(0, len(ids), MAX_BATCH):
             with self._calls():
-                self.collection.delete(ids=ids[i:i + MAX_BATCH])
+                collection.delete(ids=ids[i:i + MAX_BATCH])
 
     def ids_for_articles(self, article_ids) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {a: set() for a in article_ids}
@@ -234,12 +237,8 @@ class ChromaStore(VectorStore):
                                      documents=[r.article.text for r in part], metadatas=[_record_meta(r) for r in part])
 
     def delete_records(self, ids) -> None:
-        if not self.shared:
-            return
-        ids = list(ids)
-        for i in range(0, len(ids), MAX_BATCH):
-            with self._calls():
-                self.articles.delete(ids=ids[i:i + MAX_BATCH])
+        if self.shared:
+            self._delete_from(self.articles, ids)
 
     def record_heads(self) -> dict[str, tuple[str | None, str | None]]:
         if not self.shared:
